@@ -1,0 +1,287 @@
+//! The configuration tree. Defaults describe a developer laptop running the backing services
+//! locally, so `cargo run -p api` works with no configuration at all.
+
+use crate::Secret;
+use serde::{Deserialize, Serialize};
+
+/// Which safety rails are on. `Dev` allows the one-click dev login and plain-http cookies;
+/// `Prod` refuses both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    Dev,
+    Prod,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub profile: Profile,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub amqp: AmqpSettings,
+    pub s3: S3Settings,
+    pub telemetry: TelemetrySettings,
+    pub api: ApiSettings,
+    pub auth: AuthSettings,
+    pub session_manager: SessionManagerSettings,
+    pub worker: WorkerSettings,
+    pub file_service: FileServiceSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// Full connection URL; a secret because it usually carries the password.
+    pub url: Secret,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout_secs: u64,
+    /// Run pending migrations at start-up (the api does; other services only check).
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("postgres://postgres@127.0.0.1:5432/remote_claude"),
+            max_connections: 20,
+            min_connections: 0,
+            acquire_timeout_secs: 5,
+            migrate_on_start: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    pub url: Secret,
+    pub pool_size: usize,
+    /// Prefix for every key, so several installations (or tests) can share one Redis.
+    pub key_prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("redis://127.0.0.1:6379/0"),
+            pool_size: 16,
+            key_prefix: "rc".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AmqpSettings {
+    pub url: Secret,
+    /// Name of the topic exchange every command and event goes through.
+    pub exchange: String,
+    /// Messages a consumer may hold unacknowledged.
+    pub prefetch: u16,
+    /// Deliveries after which a failing message moves to the dead-letter queue.
+    pub max_deliveries: u32,
+}
+
+impl Default for AmqpSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            exchange: "rc".into(),
+            prefetch: 16,
+            max_deliveries: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Settings {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key: Secret,
+    pub secret_key: Secret,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            endpoint: "http://127.0.0.1:9000".into(),
+            region: "us-east-1".into(),
+            bucket: "remote-claude".into(),
+            access_key: Secret::new("rcdev"),
+            secret_key: Secret::new("rcdevsecret"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetrySettings {
+    pub log_format: LogFormat,
+    /// `tracing_subscriber::EnvFilter` directives; `RUST_LOG` overrides it when set.
+    pub log_filter: String,
+    /// OTLP/HTTP endpoint (e.g. `http://otel-collector:4318`). Empty disables trace export.
+    pub otlp_endpoint: String,
+    /// Fraction of root traces sampled when export is on.
+    pub otlp_sample_ratio: f64,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Json,
+            log_filter: "info,sqlx=warn,lapin=warn".into(),
+            otlp_endpoint: String::new(),
+            otlp_sample_ratio: 1.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    pub host: String,
+    pub port: u16,
+    /// The URL browsers use; drives the OIDC redirect URL, cookie `Secure` and allowed origins.
+    pub public_url: String,
+    /// Largest accepted JSON body.
+    pub max_body_bytes: usize,
+    /// Directory holding the built frontend; empty serves no frontend.
+    pub frontend_dir: String,
+    /// Extra origins accepted for WebSocket upgrades and cookie mutations besides `public_url`.
+    pub extra_origins: Vec<String>,
+    pub rate_limit: RateLimitSettings,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_url: "http://localhost:8080".into(),
+            max_body_bytes: 1024 * 1024,
+            frontend_dir: "frontend/dist".into(),
+            extra_origins: Vec::new(),
+            rate_limit: RateLimitSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Sustained requests per second per caller (user, token or client IP).
+    pub per_second: u32,
+    /// Requests a caller may burst above the sustained rate.
+    pub burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            per_second: 50,
+            burst: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// OpenID Connect login; absent means "no SSO configured".
+    pub oidc: Option<OidcSettings>,
+    /// One-click local login. Only honoured in the `dev` profile, whatever this says.
+    pub dev_login: bool,
+    /// Lifetime of a browser login session.
+    pub session_ttl_secs: u64,
+    /// When non-empty, only these e-mail addresses may log in (case-insensitive).
+    pub allowed_emails: Vec<String>,
+    /// When non-empty, only addresses in these domains may log in.
+    pub allowed_domains: Vec<String>,
+    /// Name of the organisation created for the very first user.
+    pub default_org_name: String,
+    /// Lifetime of an invitation.
+    pub invitation_ttl_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            oidc: None,
+            dev_login: true,
+            session_ttl_secs: 7 * 24 * 3600,
+            allowed_emails: Vec::new(),
+            allowed_domains: Vec::new(),
+            default_org_name: "Default".into(),
+            invitation_ttl_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// Issuer URL, compared byte for byte with the provider's discovery document.
+    pub issuer_url: String,
+    pub client_id: String,
+    /// Absent for public clients (PKCE only).
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into(), "profile".into()]
+}
+
+/// Listener of a service that only serves operational endpoints (health, readiness, metrics)
+/// or its own internal API. Each service has its own type only for its default port; 0 picks a
+/// free port (tests).
+macro_rules! service_settings {
+    ($($name:ident = $port:literal),* $(,)?) => {$(
+        #[derive(Debug, Clone, Deserialize, Serialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct $name {
+            pub host: String,
+            pub port: u16,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self { host: "127.0.0.1".into(), port: $port }
+            }
+        }
+    )*};
+}
+
+service_settings!(
+    SessionManagerSettings = 8081,
+    WorkerSettings = 8082,
+    FileServiceSettings = 8083
+);
+
+impl Settings {
+    /// Whether cookies get the `Secure` attribute: always, unless the public URL is plain http
+    /// in the dev profile.
+    pub fn cookie_secure(&self) -> bool {
+        !(self.profile == Profile::Dev && self.api.public_url.starts_with("http://"))
+    }
+
+    /// The dev login is available only when asked for, in the dev profile, with no SSO.
+    pub fn dev_login_enabled(&self) -> bool {
+        self.profile == Profile::Dev && self.auth.dev_login && self.auth.oidc.is_none()
+    }
+}

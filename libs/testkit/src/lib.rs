@@ -1,0 +1,17 @@
+//! Helpers for integration tests that talk to real backing services.
+//!
+//! Databases: the migrations run once into a template database (per migration set, so a
+//! changed migration gets a new template); each test clones it with `CREATE DATABASE … TEMPLATE`
+//! (tens of milliseconds) and drops its clone when the [`TestDb`] is dropped.
+
+#![allow(clippy::unwrap_used)]
+
+mod database;
+
+pub use database::TestDb;
+
+/// Base URL of the Postgres server the tests use (`RC_TEST_DATABASE_URL`, default local).
+pub fn postgres_base_url() -> String {
+    std::env::var("RC_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Start an S3-compatible server (s3s-fs, the MinIO stand-in; see
+# docs environment.md "S3-compatible storage") on 127.0.0.1:${RC_S3_PORT:-9000}
+# with access key rcdev / secret rcdevsecret. Idempotent: does nothing when
+# the port already answers. The binary is built once into the cache folder
+# (~5 min) and reused by later runs.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+S3_PORT="${RC_S3_PORT:-9000}"
+S3_DATA="$RC_CACHE_DIR/s3-data"
+S3_BIN="$RC_CACHE_DIR/tools/bin/s3s-fs"
+S3_LOG="$RC_CACHE_DIR/s3s-fs.log"
+
+if tcp_open 127.0.0.1 "$S3_PORT"; then
+    log "S3 already listening on 127.0.0.1:$S3_PORT"
+    exit 0
+fi
+
+if [ ! -x "$S3_BIN" ]; then
+    # 0.15+ needs rustc 1.96; --locked keeps the dependency set that is known to build.
+    log "building s3s-fs 0.14.1 into $RC_CACHE_DIR/tools (one-time, ~5 min)"
+    cargo install s3s-fs@0.14.1 --features binary --locked --root "$RC_CACHE_DIR/tools"
+fi
+
+mkdir -p "$S3_DATA"
+# setsid + nohup: the server must outlive the shell that started it.
+setsid nohup "$S3_BIN" --host 127.0.0.1 --port "$S3_PORT" \
+    --access-key rcdev --secret-key rcdevsecret "$S3_DATA" \
+    >>"$S3_LOG" 2>&1 </dev/null &
+pid=$!
+
+# Any HTTP status means it is up (an unsigned request gets 403).
+s3_up() { curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"; }
+if ! wait_for_pid "$pid" 20 "s3s-fs on port $S3_PORT" s3_up; then
+    tail -n 20 "$S3_LOG" >&2 || true
+    die "s3s-fs did not start (log: $S3_LOG)"
+fi
+log "S3 ready on http://127.0.0.1:$S3_PORT (pid $pid, data $S3_DATA)"
