@@ -100,7 +100,7 @@ pub struct AuditFilter {
 }
 
 /// A page of the audit log, newest first. Cursor = the last entry's id.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
 pub struct AuditPage {
     pub items: Vec<AuditEntry>,
     pub next_cursor: Option<String>,

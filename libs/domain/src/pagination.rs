@@ -47,14 +47,15 @@ impl PageRequest {
 }
 
 /// One page of results, newest first.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Page<T> {
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+#[graphql(concrete(name = "SessionPage", params(crate::sessions::Session)), concrete(name = "TaskPage", params(crate::tasks::Task)))]
+pub struct Page<T: async_graphql::OutputType> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
 
-impl<T> Page<T> {
+impl<T: async_graphql::OutputType> Page<T> {
     /// `rows` were fetched with `LIMIT limit + 1`.
     pub fn from_rows(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Self {
         let has_more = rows.len() as i64 > limit;

@@ -1,0 +1,183 @@
+//! Who is calling, and may they do this?
+//!
+//! [`Caller`] authenticates (bearer API token, or login-session cookie with CSRF and Origin
+//! checks for mutations). [`Authz<P>`] additionally resolves the organisation and checks
+//! permission `P`, yielding the [`Granted<P>`] that domain functions require — so a handler's
+//! signature states its permission.
+
+use super::store::LoginSession;
+use super::{CSRF_HEADER, ORG_HEADER, SESSION_COOKIE};
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures::future::LocalBoxFuture;
+use rc_auth::{authorize, Actor, Credential, Granted, Permission, RequestMeta};
+use rc_errors::{AppError, AppResult, ErrorCode};
+use uuid::Uuid;
+
+/// An authenticated caller, before choosing an organisation.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// Browser login; `sid` is the cookie value (needed to log out).
+    Browser { user_id: Uuid, sid: String, session: LoginSession },
+    /// API token: already bound to one organisation.
+    Token(Box<Actor>),
+}
+
+impl Caller {
+    pub fn user_id(&self) -> Uuid {
+        match self {
+            Self::Browser { user_id, .. } => *user_id,
+            Self::Token(actor) => actor.user_id,
+        }
+    }
+
+    /// The caller acting in their selected organisation.
+    pub async fn actor(&self, state: &AppState, req_org: Option<Uuid>, meta: RequestMeta) -> AppResult<Actor> {
+        match self {
+            Self::Token(actor) => {
+                if req_org.is_some_and(|o| o != actor.org_id) {
+                    // A token is bound to one organisation; others do not exist for it.
+                    return Err(AppError::not_found("organization"));
+                }
+                Ok((**actor).clone())
+            }
+            Self::Browser { user_id, .. } => {
+                rc_domain::login::resolve_actor(&state.domain.db, *user_id, req_org, Credential::LoginSession, meta).await
+            }
+        }
+    }
+}
+
+pub fn request_meta(req: &HttpRequest) -> RequestMeta {
+    RequestMeta {
+        // The peer address, not X-Forwarded-For: forwarded headers are client-controlled unless
+        // a trusted proxy rewrites them.
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect()),
+        request_id: req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string()),
+    }
+}
+
+pub fn requested_org(req: &HttpRequest) -> AppResult<Option<Uuid>> {
+    match req.headers().get(ORG_HEADER) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| Uuid::parse_str(s.trim()).ok())
+            .map(Some)
+            .ok_or_else(|| AppError::validation(ORG_HEADER, "must be an organization id (UUID)")),
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Whether a request could change state (and so needs CSRF protection when cookie-borne).
+pub fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Origins allowed for cookie-authenticated mutations and WebSocket upgrades.
+pub fn origin_allowed(state: &AppState, origin: &str) -> bool {
+    let settings = state.settings();
+    let own = url::Url::parse(&settings.api.public_url).ok().map(|u| u.origin().ascii_serialization());
+    own.as_deref() == Some(origin) || settings.api.extra_origins.iter().any(|o| o.trim_end_matches('/') == origin)
+}
+
+fn record_span(req: &HttpRequest, user_id: Uuid, org_id: Option<Uuid>) {
+    if let Some(span) = req.extensions().get::<tracing_actix_web::RootSpan>() {
+        span.record("user_id", tracing::field::display(user_id));
+        if let Some(org) = org_id {
+            span.record("org_id", tracing::field::display(org));
+        }
+    }
+}
+
+pub async fn authenticate(req: &HttpRequest, state: &AppState) -> AppResult<Caller> {
+    if let Some(token) = bearer(req) {
+        let actor = rc_domain::tokens::authenticate(&state.domain.db, token, request_meta(req)).await?;
+        record_span(req, actor.user_id, Some(actor.org_id));
+        return Ok(Caller::Token(Box::new(actor)));
+    }
+    let sid = req
+        .cookie(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .ok_or_else(|| AppError::unauthenticated("sign in, or send an API token as 'Authorization: Bearer …'"))?;
+    let session = state
+        .logins
+        .get(&sid)
+        .await?
+        .ok_or_else(|| AppError::unauthenticated("your session has expired; sign in again"))?;
+    if is_unsafe(req.method()) {
+        check_csrf(req, state, &session)?;
+    }
+    record_span(req, session.user_id, None);
+    Ok(Caller::Browser { user_id: session.user_id, sid, session })
+}
+
+/// Double-submit token plus Origin check: a cross-site form or fetch can carry the cookie but
+/// can neither read the CSRF cookie nor forge the Origin header.
+fn check_csrf(req: &HttpRequest, state: &AppState, session: &LoginSession) -> AppResult<()> {
+    if let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if !origin_allowed(state, origin) {
+            return Err(AppError::new(ErrorCode::CsrfRejected, format!("requests from origin {origin} are not allowed")));
+        }
+    }
+    let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if sent.is_empty() || !constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
+        return Err(AppError::new(ErrorCode::CsrfRejected, format!("missing or invalid {CSRF_HEADER} header (GET /api/v1/me returns the token)")));
+    }
+    Ok(())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn state_of(req: &HttpRequest) -> AppResult<web::Data<AppState>> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing from app data")))
+}
+
+impl FromRequest for Caller {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            Ok(authenticate(&req, &state).await?)
+        })
+    }
+}
+
+/// Extractor: the caller holds permission `P` in the selected organisation.
+pub struct Authz<P: Permission>(pub Granted<P>);
+
+impl<P: Permission> FromRequest for Authz<P> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            let caller = authenticate(&req, &state).await?;
+            let actor = caller.actor(&state, requested_org(&req)?, request_meta(&req)).await?;
+            record_span(&req, actor.user_id, Some(actor.org_id));
+            Ok(Authz(authorize::<P>(actor)?))
+        })
+    }
+}

@@ -1,0 +1,59 @@
+//! GraphQL over the same domain functions as REST. Each resolver declares its permission with
+//! a [`Require`] guard in its signature and obtains the matching `Granted` from the context.
+
+mod schema;
+
+pub use schema::{build_schema, ApiSchema};
+
+use crate::auth::extract::{authenticate, request_meta, requested_org, Caller};
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use async_graphql::{ErrorExtensions, Response, ServerError};
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use rc_auth::RequestMeta;
+use rc_errors::AppError;
+use uuid::Uuid;
+
+/// Per-request context: who is calling (authentication is done before execution; the
+/// organisation and permission are resolved per resolver).
+pub struct GqlCaller {
+    pub caller: Result<Caller, AppError>,
+    pub org: Option<Uuid>,
+    pub meta: RequestMeta,
+}
+
+pub async fn handler(req: HttpRequest, state: web::Data<AppState>, schema: web::Data<ApiSchema>, gql: GraphQLRequest) -> GraphQLResponse {
+    let caller = authenticate(&req, &state).await;
+    let org = requested_org(&req);
+    let mut request = gql.into_inner();
+    let response = match org {
+        Err(err) => Response::from_errors(vec![to_server_error(&err)]),
+        Ok(org) => {
+            request = request.data(GqlCaller { caller, org, meta: request_meta(&req) }).data(state.get_ref().clone());
+            schema.execute(request).await
+        }
+    };
+    with_error_codes(response).into()
+}
+
+/// The catalogue's code, status and field in every error's `extensions`.
+fn with_error_codes(mut response: Response) -> Response {
+    for err in &mut response.errors {
+        if let Some(app) = err.source::<AppError>() {
+            let ext = app.extend().extensions;
+            err.extensions = ext;
+        }
+    }
+    response
+}
+
+fn to_server_error(err: &AppError) -> ServerError {
+    let mut server = ServerError::new(err.message.clone(), None);
+    server.extensions = err.extend().extensions;
+    server
+}
+
+/// A small console for trying queries, self-contained (no CDN: the platform runs offline).
+pub async fn console() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(include_str!("console.html"))
+}

@@ -1,0 +1,238 @@
+use super::GqlCaller;
+use crate::auth::Caller;
+use crate::state::AppState;
+use async_graphql::{Context, EmptySubscription, Guard, Object, Result, Schema};
+use rc_auth::{authorize, perm, Granted, Permission};
+use rc_domain::audit::{AuditFilter, AuditPage};
+use rc_domain::invitations::{CreateInvitation, CreatedInvitation, Invitation};
+use rc_domain::login::User;
+use rc_domain::members::{ChangeRole, Member};
+use rc_domain::orgs::{CreateOrganization, Organization, UpdateOrganization};
+use rc_domain::sessions::{CreateSession, Session, SessionFilter};
+use rc_domain::tasks::{CreateTask, Task};
+use rc_domain::tokens::{ApiToken, CreateToken, CreatedToken};
+use rc_domain::usage::{UsageQuery, UsageRow};
+use rc_domain::{Page, PageRequest};
+use rc_errors::AppError;
+use std::marker::PhantomData;
+use uuid::Uuid;
+
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Depth and complexity limits keep a single query from fanning out without bound.
+pub fn build_schema() -> ApiSchema {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription).limit_depth(12).limit_complexity(1000).finish()
+}
+
+fn caller<'a>(ctx: &'a Context<'_>) -> Result<(&'a Caller, &'a AppState, &'a GqlCaller)> {
+    let gql = ctx.data::<GqlCaller>()?;
+    let state = ctx.data::<AppState>()?;
+    let caller = gql.caller.as_ref().map_err(|e| AppError::new(e.code, e.message.clone()))?;
+    Ok((caller, state, gql))
+}
+
+/// The caller's permission `P` in the selected organisation.
+async fn granted<P: Permission>(ctx: &Context<'_>) -> Result<Granted<P>> {
+    let (caller, state, gql) = caller(ctx)?;
+    let actor = caller.actor(state, gql.org, gql.meta.clone()).await?;
+    Ok(authorize::<P>(actor)?)
+}
+
+/// Guard naming the permission a resolver needs, in its signature.
+pub struct Require<P: Permission>(PhantomData<P>);
+
+impl<P: Permission> Require<P> {
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<P: Permission> Guard for Require<P> {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        granted::<P>(ctx).await.map(|_| ())
+    }
+}
+
+fn page(cursor: Option<String>, limit: Option<i64>) -> PageRequest {
+    PageRequest { cursor, limit }
+}
+
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The signed-in user and their organisations.
+    async fn me(&self, ctx: &Context<'_>) -> Result<User> {
+        let (caller, state, _) = caller(ctx)?;
+        Ok(rc_domain::login::get_user(&state.domain.db, caller.user_id()).await?)
+    }
+
+    async fn organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+        let (caller, state, _) = caller(ctx)?;
+        let mut orgs = rc_domain::orgs::list_for_user(&state.domain.db, caller.user_id()).await?;
+        if let Caller::Token(actor) = caller {
+            orgs.retain(|o| o.id == actor.org_id);
+        }
+        Ok(orgs)
+    }
+
+    #[graphql(guard = "Require::<perm::OrgRead>::new()")]
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
+        let g = granted::<perm::OrgRead>(ctx).await?;
+        Ok(rc_domain::orgs::current(&ctx.data::<AppState>()?.domain.db, &g).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::MembersRead>::new()")]
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
+        let g = granted::<perm::MembersRead>(ctx).await?;
+        Ok(rc_domain::members::list(&ctx.data::<AppState>()?.domain.db, &g).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::MembersManage>::new()")]
+    async fn invitations(&self, ctx: &Context<'_>) -> Result<Vec<Invitation>> {
+        let g = granted::<perm::MembersManage>(ctx).await?;
+        Ok(rc_domain::invitations::list(&ctx.data::<AppState>()?.domain.db, &g).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::TokensManage>::new()")]
+    async fn tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
+        let g = granted::<perm::TokensManage>(ctx).await?;
+        Ok(rc_domain::tokens::list(&ctx.data::<AppState>()?.domain.db, &g).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::SessionsRead>::new()")]
+    async fn sessions(&self, ctx: &Context<'_>, filter: Option<SessionFilter>, cursor: Option<String>, limit: Option<i64>) -> Result<Page<Session>> {
+        let g = granted::<perm::SessionsRead>(ctx).await?;
+        Ok(rc_domain::sessions::list(&ctx.data::<AppState>()?.domain, &g, &filter.unwrap_or_default(), &page(cursor, limit)).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::SessionsRead>::new()")]
+    async fn session(&self, ctx: &Context<'_>, id: Uuid) -> Result<Session> {
+        let g = granted::<perm::SessionsRead>(ctx).await?;
+        Ok(rc_domain::sessions::get(&ctx.data::<AppState>()?.domain, &g, id).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::TasksRead>::new()")]
+    async fn tasks(&self, ctx: &Context<'_>, session_id: Uuid, cursor: Option<String>, limit: Option<i64>) -> Result<Page<Task>> {
+        let g = granted::<perm::TasksRead>(ctx).await?;
+        Ok(rc_domain::tasks::list(&ctx.data::<AppState>()?.domain, &g, session_id, &page(cursor, limit)).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::TasksRead>::new()")]
+    async fn task(&self, ctx: &Context<'_>, id: Uuid) -> Result<Task> {
+        let g = granted::<perm::TasksRead>(ctx).await?;
+        Ok(rc_domain::tasks::get(&ctx.data::<AppState>()?.domain, &g, id).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::AuditRead>::new()")]
+    async fn audit_logs(&self, ctx: &Context<'_>, filter: Option<AuditFilter>, cursor: Option<String>, limit: Option<i64>) -> Result<AuditPage> {
+        let g = granted::<perm::AuditRead>(ctx).await?;
+        Ok(rc_domain::audit::list(&ctx.data::<AppState>()?.domain.db, &g, &filter.unwrap_or_default(), cursor.as_deref(), limit).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::UsageRead>::new()")]
+    async fn usage(&self, ctx: &Context<'_>, query: UsageQuery) -> Result<Vec<UsageRow>> {
+        let g = granted::<perm::UsageRead>(ctx).await?;
+        Ok(rc_domain::usage::report(&ctx.data::<AppState>()?.domain.db, &g, &query).await?)
+    }
+}
+
+pub struct MutationRoot;
+
+#[Object]
+impl MutationRoot {
+    /// Creates an organisation owned by the caller (browser sessions only).
+    async fn create_organization(&self, ctx: &Context<'_>, input: CreateOrganization) -> Result<Organization> {
+        let (caller, state, gql) = caller(ctx)?;
+        let Caller::Browser { user_id, .. } = caller else {
+            return Err(AppError::forbidden("API tokens are bound to one organization and cannot create others").into());
+        };
+        let user = rc_domain::login::get_user(&state.domain.db, *user_id).await?;
+        Ok(rc_domain::orgs::create(&state.domain.db, *user_id, &user.email, &gql.meta, input).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::OrgManage>::new()")]
+    async fn update_organization(&self, ctx: &Context<'_>, input: UpdateOrganization) -> Result<Organization> {
+        let g = granted::<perm::OrgManage>(ctx).await?;
+        Ok(rc_domain::orgs::update(&ctx.data::<AppState>()?.domain.db, &g, input).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::MembersManage>::new()")]
+    async fn change_member_role(&self, ctx: &Context<'_>, user_id: Uuid, input: ChangeRole) -> Result<Member> {
+        let g = granted::<perm::MembersManage>(ctx).await?;
+        Ok(rc_domain::members::change_role(&ctx.data::<AppState>()?.domain.db, &g, user_id, input).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::MembersManage>::new()")]
+    async fn remove_member(&self, ctx: &Context<'_>, user_id: Uuid) -> Result<bool> {
+        let g = granted::<perm::MembersManage>(ctx).await?;
+        rc_domain::members::remove(&ctx.data::<AppState>()?.domain.db, &g, user_id).await?;
+        Ok(true)
+    }
+
+    #[graphql(guard = "Require::<perm::MembersManage>::new()")]
+    async fn create_invitation(&self, ctx: &Context<'_>, input: CreateInvitation) -> Result<CreatedInvitation> {
+        let g = granted::<perm::MembersManage>(ctx).await?;
+        let state = ctx.data::<AppState>()?;
+        let s = state.settings();
+        Ok(rc_domain::invitations::create(&state.domain.db, &g, &s.api.public_url, s.auth.invitation_ttl_secs, input).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::MembersManage>::new()")]
+    async fn revoke_invitation(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
+        let g = granted::<perm::MembersManage>(ctx).await?;
+        rc_domain::invitations::revoke(&ctx.data::<AppState>()?.domain.db, &g, id).await?;
+        Ok(true)
+    }
+
+    /// Joins the organisation of an invitation addressed to the caller's e-mail.
+    async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<Uuid> {
+        let (caller, state, gql) = caller(ctx)?;
+        Ok(rc_domain::invitations::accept(&state.domain.db, caller.user_id(), &gql.meta, &token).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::TokensManage>::new()")]
+    async fn create_token(&self, ctx: &Context<'_>, input: CreateToken) -> Result<CreatedToken> {
+        let g = granted::<perm::TokensManage>(ctx).await?;
+        Ok(rc_domain::tokens::create(&ctx.data::<AppState>()?.domain.db, &g, input).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::TokensManage>::new()")]
+    async fn revoke_token(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
+        let g = granted::<perm::TokensManage>(ctx).await?;
+        rc_domain::tokens::revoke(&ctx.data::<AppState>()?.domain.db, &g, id).await?;
+        Ok(true)
+    }
+
+    #[graphql(guard = "Require::<perm::SessionsWrite>::new()")]
+    async fn create_session(&self, ctx: &Context<'_>, input: CreateSession) -> Result<Session> {
+        let g = granted::<perm::SessionsWrite>(ctx).await?;
+        Ok(rc_domain::sessions::create(&ctx.data::<AppState>()?.domain, &g, input).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::SessionsWrite>::new()")]
+    async fn stop_session(&self, ctx: &Context<'_>, id: Uuid) -> Result<Session> {
+        let g = granted::<perm::SessionsWrite>(ctx).await?;
+        Ok(rc_domain::sessions::stop(&ctx.data::<AppState>()?.domain, &g, id).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::SessionsWrite>::new()")]
+    async fn delete_session(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
+        let g = granted::<perm::SessionsWrite>(ctx).await?;
+        rc_domain::sessions::delete(&ctx.data::<AppState>()?.domain, &g, id).await?;
+        Ok(true)
+    }
+
+    #[graphql(guard = "Require::<perm::TasksWrite>::new()")]
+    async fn create_task(&self, ctx: &Context<'_>, session_id: Uuid, input: CreateTask) -> Result<Task> {
+        let g = granted::<perm::TasksWrite>(ctx).await?;
+        Ok(rc_domain::tasks::create(&ctx.data::<AppState>()?.domain, &g, session_id, input).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::TasksWrite>::new()")]
+    async fn cancel_task(&self, ctx: &Context<'_>, id: Uuid) -> Result<Task> {
+        let g = granted::<perm::TasksWrite>(ctx).await?;
+        Ok(rc_domain::tasks::cancel(&ctx.data::<AppState>()?.domain, &g, id).await?)
+    }
+}

@@ -1,0 +1,43 @@
+//! The OpenAPI document, generated from the handlers' annotations. Checked in at
+//! `docs/api/openapi.json`; a test fails when it drifts.
+
+use crate::routes;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Remote Claude API", version = "1", description = "Sessions running Claude Code in sandboxes, their tasks, organisations, members, tokens, audit log and usage. Authenticate with `Authorization: Bearer <API token>` or a browser session (cookie + `X-CSRF-Token` on mutations). Select the organisation with `X-Org-Id` (browser sessions; tokens are bound to one). Errors: `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
+    paths(
+        routes::auth::config, routes::auth::dev_login, routes::auth::oidc_login, routes::auth::oidc_callback, routes::auth::logout,
+        routes::me::me,
+        routes::orgs::list, routes::orgs::create, routes::orgs::current, routes::orgs::update,
+        routes::members::list, routes::members::change_role, routes::members::remove,
+        routes::members::list_invitations, routes::members::invite, routes::members::revoke_invitation, routes::members::accept,
+        routes::tokens::list, routes::tokens::create, routes::tokens::revoke,
+        routes::sessions::list, routes::sessions::create, routes::sessions::get, routes::sessions::stop, routes::sessions::delete,
+        routes::tasks::list, routes::tasks::create, routes::tasks::get, routes::tasks::cancel,
+        routes::audit::list, routes::audit::export,
+        routes::usage::report,
+    ),
+    modifiers(&Security),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme("cookie", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))));
+    }
+}
+
+/// The document as pretty JSON with a trailing newline (the checked-in form).
+pub fn document() -> String {
+    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}

@@ -1,0 +1,47 @@
+//! REST handlers: authenticate and authorise via the extractors, call the domain, serialise.
+//! Nothing here decides business rules.
+
+pub mod audit;
+pub mod auth;
+pub mod frontend;
+pub mod me;
+pub mod members;
+pub mod orgs;
+pub mod sessions;
+pub mod tasks;
+pub mod tokens;
+pub mod usage;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(auth::configure)
+            .configure(me::configure)
+            .configure(orgs::configure)
+            .configure(members::configure)
+            .configure(tokens::configure)
+            .configure(sessions::configure)
+            .configure(tasks::configure)
+            .configure(audit::configure)
+            .configure(usage::configure)
+            .default_service(web::to(crate::errors::route_not_found)),
+    );
+}
+
+/// Pagination query parameters (documented once, used by every list).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1-200 (default 50).
+    pub limit: Option<i64>,
+}
+
+impl From<PageParams> for rc_domain::PageRequest {
+    fn from(p: PageParams) -> Self {
+        Self { cursor: p.cursor, limit: p.limit }
+    }
+}
