@@ -16,11 +16,10 @@ pub struct QueueSpec {
     pub bindings: &'static [&'static str],
 }
 
-/// Commands for the sandbox owner. `session.create` is taken by any session-manager;
-/// later commands for a running session are routed to its owning node.
+/// Session commands and task events for the sandbox owners.
 pub const SESSION_MANAGER: QueueSpec = QueueSpec {
     name: "session-manager.commands",
-    bindings: &["session.create", "task.queued", "task.cancel"],
+    bindings: &["session.*", "task.*"],
 };
 
 /// Asynchronous jobs (notifications, roll-ups, exports).

@@ -1,6 +1,9 @@
 //! Layering, secrets and the example file. figment's `Jail` gives each test its own
 //! environment and working directory, so these never see the developer's `RC_*` variables.
 
+// figment::Jail closures return figment::Error, which is large; that is figment's API.
+#![allow(clippy::result_large_err)]
+
 use figment::Jail;
 use rc_config::{LogFormat, Profile, Settings};
 use std::path::{Path, PathBuf};

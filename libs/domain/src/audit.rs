@@ -40,7 +40,12 @@ pub struct Event<'a> {
 
 impl<'a> Event<'a> {
     pub fn new(action: &'a str, target_type: &'a str, target_id: impl ToString) -> Self {
-        Self { action, target_type, target_id: Some(target_id.to_string()), details: serde_json::json!({}) }
+        Self {
+            action,
+            target_type,
+            target_id: Some(target_id.to_string()),
+            details: serde_json::json!({}),
+        }
     }
 
     pub fn details(mut self, details: serde_json::Value) -> Self {
@@ -51,7 +56,15 @@ impl<'a> Event<'a> {
 
 /// Records an action by an authenticated actor in their organisation.
 pub async fn record(conn: &mut PgConnection, actor: &Actor, event: Event<'_>) -> AppResult<()> {
-    insert(conn, Some(actor.org_id), Some(actor.user_id), &actor.label(), &actor.meta, event).await
+    insert(
+        conn,
+        Some(actor.org_id),
+        Some(actor.user_id),
+        &actor.label(),
+        &actor.meta,
+        event,
+    )
+    .await
 }
 
 /// Records an action whose actor is not (yet) an [`Actor`]: logins, logouts, invitation
@@ -109,9 +122,9 @@ pub struct AuditPage {
 fn action_pattern(action: &Option<String>) -> AppResult<Option<String>> {
     match action.as_deref() {
         None | Some("") => Ok(None),
-        Some(a) if a.len() > 100 || a.contains(['%', '_']) && !a.ends_with(".*") => {
-            Err(AppError::validation("action", "must be an action name, optionally ending in .*"))
-        }
+        Some(a) if a.len() > 100 || a.contains(['%', '_']) && !a.ends_with(".*") => Err(
+            AppError::validation("action", "must be an action name, optionally ending in .*"),
+        ),
         Some(a) => Ok(Some(match a.strip_suffix(".*") {
             Some(prefix) => format!("{}.%", prefix.replace('%', "").replace('_', "\\_")),
             None => a.replace('_', "\\_"),
@@ -128,17 +141,30 @@ pub async fn list(
 ) -> AppResult<AuditPage> {
     let limit = limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        return Err(AppError::validation(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
     }
-    let before: Option<i64> = match cursor.filter(|c| !c.is_empty()) {
-        Some(c) => Some(c.parse().map_err(|_| AppError::validation("cursor", "is not a cursor returned by this API"))?),
-        None => None,
-    };
+    let before: Option<i64> =
+        match cursor.filter(|c| !c.is_empty()) {
+            Some(c) => Some(c.parse().map_err(|_| {
+                AppError::validation("cursor", "is not a cursor returned by this API")
+            })?),
+            None => None,
+        };
     let mut rows = query(db, granted.org_id, filter, before, limit + 1).await?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if has_more { rows.last().map(|r| r.id.to_string()) } else { None };
-    Ok(AuditPage { items: rows, next_cursor })
+    let next_cursor = if has_more {
+        rows.last().map(|r| r.id.to_string())
+    } else {
+        None
+    };
+    Ok(AuditPage {
+        items: rows,
+        next_cursor,
+    })
 }
 
 /// Largest export in one request; narrower filters get the rest.
@@ -197,8 +223,20 @@ async fn query(
 /// CSV with a header row; `details` as compact JSON.
 pub fn to_csv(rows: &[AuditEntry]) -> AppResult<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["id", "created_at", "actor_id", "actor_label", "action", "target_type", "target_id", "ip", "user_agent", "request_id", "details"])
-        .map_err(AppError::internal)?;
+    w.write_record([
+        "id",
+        "created_at",
+        "actor_id",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "ip",
+        "user_agent",
+        "request_id",
+        "details",
+    ])
+    .map_err(AppError::internal)?;
     for r in rows {
         w.write_record([
             r.id.to_string(),
@@ -215,7 +253,8 @@ pub fn to_csv(rows: &[AuditEntry]) -> AppResult<Vec<u8>> {
         ])
         .map_err(AppError::internal)?;
     }
-    w.into_inner().map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))
+    w.into_inner()
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))
 }
 
 /// Spreadsheet formula injection: a cell starting with = + - @ is prefixed with a quote.

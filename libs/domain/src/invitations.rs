@@ -39,7 +39,13 @@ pub struct CreateInvitation {
     pub role: Role,
 }
 
-pub async fn create(db: &PgPool, granted: &Granted<perm::MembersManage>, public_url: &str, ttl_secs: u64, input: CreateInvitation) -> AppResult<CreatedInvitation> {
+pub async fn create(
+    db: &PgPool,
+    granted: &Granted<perm::MembersManage>,
+    public_url: &str,
+    ttl_secs: u64,
+    input: CreateInvitation,
+) -> AppResult<CreatedInvitation> {
     let email = validate::email("email", &input.email)?;
     if input.role == Role::Owner && granted.role != Role::Owner {
         return Err(AppError::forbidden("only owners can invite owners"));
@@ -56,7 +62,12 @@ pub async fn create(db: &PgPool, granted: &Granted<perm::MembersManage>, public_
     }
     let token = secret::generate(secret::INVITATION_KIND);
     let id = Uuid::now_v7();
-    let expires_at = Utc::now() + Duration::seconds(i64::try_from(ttl_secs).unwrap_or(i64::MAX / 2).min(365 * 86_400));
+    let expires_at = Utc::now()
+        + Duration::seconds(
+            i64::try_from(ttl_secs)
+                .unwrap_or(i64::MAX / 2)
+                .min(365 * 86_400),
+        );
     let mut tx = db.begin().await?;
     let invitation = sqlx::query_as!(
         Invitation,
@@ -73,10 +84,24 @@ pub async fn create(db: &PgPool, granted: &Granted<perm::MembersManage>, public_
     )
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, granted, Event::new("invitation.create", "invitation", id).details(serde_json::json!({ "email": email, "role": input.role.as_str() }))).await?;
+    audit::record(
+        &mut tx,
+        granted,
+        Event::new("invitation.create", "invitation", id)
+            .details(serde_json::json!({ "email": email, "role": input.role.as_str() })),
+    )
+    .await?;
     tx.commit().await?;
-    let url = format!("{}/invitations/accept#{}", public_url.trim_end_matches('/'), token.value);
-    Ok(CreatedInvitation { invitation, token: token.value, url })
+    let url = format!(
+        "{}/invitations/accept#{}",
+        public_url.trim_end_matches('/'),
+        token.value
+    );
+    Ok(CreatedInvitation {
+        invitation,
+        token: token.value,
+        url,
+    })
 }
 
 trait TapField {
@@ -90,7 +115,10 @@ impl TapField for AppError {
     }
 }
 
-pub async fn list(db: &PgPool, granted: &Granted<perm::MembersManage>) -> AppResult<Vec<Invitation>> {
+pub async fn list(
+    db: &PgPool,
+    granted: &Granted<perm::MembersManage>,
+) -> AppResult<Vec<Invitation>> {
     Ok(sqlx::query_as!(
         Invitation,
         r#"SELECT id, email, role AS "role: Role", invited_by, created_at, expires_at, accepted_at, revoked_at
@@ -101,7 +129,11 @@ pub async fn list(db: &PgPool, granted: &Granted<perm::MembersManage>) -> AppRes
     .await?)
 }
 
-pub async fn revoke(db: &PgPool, granted: &Granted<perm::MembersManage>, id: Uuid) -> AppResult<()> {
+pub async fn revoke(
+    db: &PgPool,
+    granted: &Granted<perm::MembersManage>,
+    id: Uuid,
+) -> AppResult<()> {
     let mut tx = db.begin().await?;
     let updated = sqlx::query!(
         "UPDATE invitations SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -114,14 +146,24 @@ pub async fn revoke(db: &PgPool, granted: &Granted<perm::MembersManage>, id: Uui
     if updated == 0 {
         return Err(AppError::not_found("pending invitation"));
     }
-    audit::record(&mut tx, granted, Event::new("invitation.revoke", "invitation", id)).await?;
+    audit::record(
+        &mut tx,
+        granted,
+        Event::new("invitation.revoke", "invitation", id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// The logged-in user accepts: the invitation must be pending, unexpired and addressed to
 /// their e-mail. Returns the organisation joined.
-pub async fn accept(db: &PgPool, user_id: Uuid, meta: &RequestMeta, token: &str) -> AppResult<Uuid> {
+pub async fn accept(
+    db: &PgPool,
+    user_id: Uuid,
+    meta: &RequestMeta,
+    token: &str,
+) -> AppResult<Uuid> {
     let hash = secret::hash(token.trim());
     let mut tx = db.begin().await?;
     let row = sqlx::query!(
@@ -139,11 +181,17 @@ pub async fn accept(db: &PgPool, user_id: Uuid, meta: &RequestMeta, token: &str)
         return Err(AppError::conflict("this invitation was already used"));
     }
     if row.expires_at <= Utc::now() {
-        return Err(AppError::conflict("this invitation has expired; ask for a new one"));
+        return Err(AppError::conflict(
+            "this invitation has expired; ask for a new one",
+        ));
     }
-    let email = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user_id).fetch_one(&mut *tx).await?;
+    let email = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user_id)
+        .fetch_one(&mut *tx)
+        .await?;
     if email != row.email {
-        return Err(AppError::forbidden(format!("this invitation is for another e-mail address; you are signed in as {email}")));
+        return Err(AppError::forbidden(format!(
+            "this invitation is for another e-mail address; you are signed in as {email}"
+        )));
     }
     let inserted = sqlx::query!(
         "INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -155,12 +203,27 @@ pub async fn accept(db: &PgPool, user_id: Uuid, meta: &RequestMeta, token: &str)
     .await?
     .rows_affected();
     if inserted == 0 {
-        return Err(AppError::conflict("you are already a member of this organization"));
+        return Err(AppError::conflict(
+            "you are already a member of this organization",
+        ));
     }
-    sqlx::query!("UPDATE invitations SET accepted_at = now(), accepted_by = $2 WHERE id = $1", row.id, user_id)
-        .execute(&mut *tx)
-        .await?;
-    audit::insert(&mut tx, Some(row.org_id), Some(user_id), &email, meta, Event::new("invitation.accept", "invitation", row.id).details(serde_json::json!({ "role": row.role.as_str() }))).await?;
+    sqlx::query!(
+        "UPDATE invitations SET accepted_at = now(), accepted_by = $2 WHERE id = $1",
+        row.id,
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::insert(
+        &mut tx,
+        Some(row.org_id),
+        Some(user_id),
+        &email,
+        meta,
+        Event::new("invitation.accept", "invitation", row.id)
+            .details(serde_json::json!({ "role": row.role.as_str() })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(row.org_id)
 }

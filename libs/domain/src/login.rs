@@ -35,29 +35,51 @@ pub struct Identity {
 pub fn check_allowed(settings: &AuthSettings, identity: &Identity) -> AppResult<String> {
     let email = identity.email.trim().to_lowercase();
     if email.is_empty() {
-        return Err(AppError::new(ErrorCode::LoginFailed, "the identity provider did not return an e-mail address"));
+        return Err(AppError::new(
+            ErrorCode::LoginFailed,
+            "the identity provider did not return an e-mail address",
+        ));
     }
     if !identity.email_verified {
-        return Err(AppError::new(ErrorCode::LoginFailed, "your e-mail address is not verified at the identity provider"));
+        return Err(AppError::new(
+            ErrorCode::LoginFailed,
+            "your e-mail address is not verified at the identity provider",
+        ));
     }
     let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-    let allowed_by_email = settings.allowed_emails.iter().any(|e| e.eq_ignore_ascii_case(&email));
-    let allowed_by_domain = settings.allowed_domains.iter().any(|d| d.eq_ignore_ascii_case(domain));
+    let allowed_by_email = settings
+        .allowed_emails
+        .iter()
+        .any(|e| e.eq_ignore_ascii_case(&email));
+    let allowed_by_domain = settings
+        .allowed_domains
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(domain));
     let restricted = !settings.allowed_emails.is_empty() || !settings.allowed_domains.is_empty();
     if restricted && !allowed_by_email && !allowed_by_domain {
-        return Err(AppError::new(ErrorCode::LoginFailed, format!("{email} is not allowed to sign in to this installation")));
+        return Err(AppError::new(
+            ErrorCode::LoginFailed,
+            format!("{email} is not allowed to sign in to this installation"),
+        ));
     }
     Ok(email)
 }
 
 /// Finds or creates the user for a verified identity and records the login. The very first
 /// user of a fresh installation becomes owner of a new default organisation.
-pub async fn login(db: &PgPool, settings: &AuthSettings, identity: Identity, meta: &RequestMeta) -> AppResult<User> {
+pub async fn login(
+    db: &PgPool,
+    settings: &AuthSettings,
+    identity: Identity,
+    meta: &RequestMeta,
+) -> AppResult<User> {
     let email = check_allowed(settings, &identity)?;
     let mut tx = db.begin().await?;
     // Serialises first-login bootstrap so two simultaneous first logins cannot both become
     // owner of two default organisations.
-    sqlx::query!("SELECT pg_advisory_xact_lock(4242)").execute(&mut *tx).await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock(4242)")
+        .execute(&mut *tx)
+        .await?;
 
     let existing = sqlx::query_as!(
         User,
@@ -90,9 +112,10 @@ pub async fn login(db: &PgPool, settings: &AuthSettings, identity: Identity, met
         }
         None => {
             let id = Uuid::now_v7();
-            let first_user = sqlx::query_scalar!(r#"SELECT NOT EXISTS (SELECT 1 FROM users) AS "first!""#)
-                .fetch_one(&mut *tx)
-                .await?;
+            let first_user =
+                sqlx::query_scalar!(r#"SELECT NOT EXISTS (SELECT 1 FROM users) AS "first!""#)
+                    .fetch_one(&mut *tx)
+                    .await?;
             sqlx::query!(
                 r#"INSERT INTO users (id, email, email_verified, display_name, oidc_issuer, oidc_subject, last_login_at)
                    VALUES ($1, $2, true, $3, $4, $5, now())"#,
@@ -112,12 +135,22 @@ pub async fn login(db: &PgPool, settings: &AuthSettings, identity: Identity, met
         }
     };
 
-    let org_id = sqlx::query_scalar!("SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY created_at LIMIT 1", user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    audit::insert(&mut tx, org_id, Some(user_id), &email, meta, Event::new("auth.login", "user", user_id).details(serde_json::json!({
-        "method": if identity.issuer.is_some() { "oidc" } else { "dev" }
-    })))
+    let org_id = sqlx::query_scalar!(
+        "SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY created_at LIMIT 1",
+        user_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    audit::insert(
+        &mut tx,
+        org_id,
+        Some(user_id),
+        &email,
+        meta,
+        Event::new("auth.login", "user", user_id).details(serde_json::json!({
+            "method": if identity.issuer.is_some() { "oidc" } else { "dev" }
+        })),
+    )
     .await?;
     tx.commit().await?;
     get_user(db, user_id).await
@@ -125,18 +158,33 @@ pub async fn login(db: &PgPool, settings: &AuthSettings, identity: Identity, met
 
 pub async fn record_logout(db: &PgPool, user_id: Uuid, meta: &RequestMeta) -> AppResult<()> {
     let user = get_user(db, user_id).await?;
-    let org_id = sqlx::query_scalar!("SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY created_at LIMIT 1", user_id)
-        .fetch_optional(db)
-        .await?;
+    let org_id = sqlx::query_scalar!(
+        "SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY created_at LIMIT 1",
+        user_id
+    )
+    .fetch_optional(db)
+    .await?;
     let mut conn = db.acquire().await?;
-    audit::insert(&mut conn, org_id, Some(user_id), &user.email, meta, Event::new("auth.logout", "user", user_id)).await
+    audit::insert(
+        &mut conn,
+        org_id,
+        Some(user_id),
+        &user.email,
+        meta,
+        Event::new("auth.logout", "user", user_id),
+    )
+    .await
 }
 
 pub async fn get_user(db: &PgPool, user_id: Uuid) -> AppResult<User> {
-    sqlx::query_as!(User, "SELECT id, email, display_name, created_at, last_login_at FROM users WHERE id = $1", user_id)
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(|| AppError::unauthenticated("your account no longer exists"))
+    sqlx::query_as!(
+        User,
+        "SELECT id, email, display_name, created_at, last_login_at FROM users WHERE id = $1",
+        user_id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| AppError::unauthenticated("your account no longer exists"))
 }
 
 /// The caller acting in an organisation: the requested one (must be a member: otherwise
@@ -159,8 +207,17 @@ pub async fn resolve_actor(
     .fetch_optional(db)
     .await?;
     match row {
-        Some(r) => Ok(Actor { user_id, email: r.email, org_id: r.org_id, role: r.role, credential, meta }),
+        Some(r) => Ok(Actor {
+            user_id,
+            email: r.email,
+            org_id: r.org_id,
+            role: r.role,
+            credential,
+            meta,
+        }),
         None if requested_org.is_some() => Err(AppError::not_found("organization")),
-        None => Err(AppError::forbidden("you are not a member of any organization yet; ask an admin for an invitation")),
+        None => Err(AppError::forbidden(
+            "you are not a member of any organization yet; ask an admin for an invitation",
+        )),
     }
 }

@@ -46,7 +46,9 @@ async fn member_role(conn: &mut PgConnection, org_id: Uuid, user_id: Uuid) -> Ap
 fn check_can_manage(actor: &Actor, current: Role, new: Option<Role>) -> AppResult<()> {
     let touches_owner = current == Role::Owner || new == Some(Role::Owner);
     if touches_owner && actor.role != Role::Owner {
-        return Err(AppError::forbidden("only owners can grant, change or remove the owner role"));
+        return Err(AppError::forbidden(
+            "only owners can grant, change or remove the owner role",
+        ));
     }
     Ok(())
 }
@@ -61,21 +63,33 @@ async fn ensure_other_owner(conn: &mut PgConnection, org_id: Uuid, user_id: Uuid
     .fetch_one(conn)
     .await?;
     if others == 0 {
-        return Err(AppError::conflict("the organization must keep at least one owner"));
+        return Err(AppError::conflict(
+            "the organization must keep at least one owner",
+        ));
     }
     Ok(())
 }
 
-pub async fn change_role(db: &PgPool, granted: &Granted<perm::MembersManage>, user_id: Uuid, input: ChangeRole) -> AppResult<Member> {
+pub async fn change_role(
+    db: &PgPool,
+    granted: &Granted<perm::MembersManage>,
+    user_id: Uuid,
+    input: ChangeRole,
+) -> AppResult<Member> {
     let mut tx = db.begin().await?;
     let current = member_role(&mut tx, granted.org_id, user_id).await?;
     check_can_manage(granted, current, Some(input.role))?;
     if current == Role::Owner && input.role != Role::Owner {
         ensure_other_owner(&mut tx, granted.org_id, user_id).await?;
     }
-    sqlx::query!("UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2", granted.org_id, user_id, input.role as Role)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2",
+        granted.org_id,
+        user_id,
+        input.role as Role
+    )
+    .execute(&mut *tx)
+    .await?;
     audit::record(
         &mut tx,
         granted,
@@ -91,21 +105,35 @@ pub async fn change_role(db: &PgPool, granted: &Granted<perm::MembersManage>, us
         .ok_or_else(|| AppError::not_found("member"))
 }
 
-pub async fn remove(db: &PgPool, granted: &Granted<perm::MembersManage>, user_id: Uuid) -> AppResult<()> {
+pub async fn remove(
+    db: &PgPool,
+    granted: &Granted<perm::MembersManage>,
+    user_id: Uuid,
+) -> AppResult<()> {
     let mut tx = db.begin().await?;
     let current = member_role(&mut tx, granted.org_id, user_id).await?;
     check_can_manage(granted, current, None)?;
     if current == Role::Owner {
         ensure_other_owner(&mut tx, granted.org_id, user_id).await?;
     }
-    sqlx::query!("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2", granted.org_id, user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM memberships WHERE org_id = $1 AND user_id = $2",
+        granted.org_id,
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?;
     // Their API tokens for this organisation die with the membership.
     sqlx::query!("UPDATE api_tokens SET revoked_at = now() WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL", granted.org_id, user_id)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut tx, granted, Event::new("member.remove", "user", user_id).details(serde_json::json!({ "role": current.as_str() }))).await?;
+    audit::record(
+        &mut tx,
+        granted,
+        Event::new("member.remove", "user", user_id)
+            .details(serde_json::json!({ "role": current.as_str() })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -11,7 +11,16 @@ use uuid::Uuid;
 
 /// Limits and policy of an organisation. Stored as JSON; every field has a default so older
 /// rows keep working when fields are added.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, async_graphql::SimpleObject, async_graphql::InputObject)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    async_graphql::SimpleObject,
+    async_graphql::InputObject,
+)]
 #[serde(default, deny_unknown_fields)]
 #[graphql(input_name = "OrgPolicyInput")]
 pub struct OrgPolicy {
@@ -51,7 +60,12 @@ impl Default for OrgPolicy {
             max_duration_secs: 24 * 3600,
             allowed_images: vec!["local/claude-sandbox:latest".into()],
             allowed_network_policies: vec!["none".into(), "allowlist".into()],
-            egress_allowlist: vec!["github.com".into(), "registry.npmjs.org".into(), "pypi.org".into(), "crates.io".into()],
+            egress_allowlist: vec![
+                "github.com".into(),
+                "registry.npmjs.org".into(),
+                "pypi.org".into(),
+                "crates.io".into(),
+            ],
             default_model: "claude-sonnet-4-5".into(),
             allowed_tools: Vec::new(),
             denied_tools: Vec::new(),
@@ -62,26 +76,76 @@ impl Default for OrgPolicy {
 
 impl OrgPolicy {
     pub fn validate(&self) -> AppResult<()> {
-        validate::in_range("policy.max_sessions_per_user", self.max_sessions_per_user.into(), 0, 1000)?;
-        validate::in_range("policy.max_sessions_per_org", self.max_sessions_per_org.into(), 0, 100_000)?;
-        validate::in_range("policy.max_cpu_millis", self.max_cpu_millis.into(), 100, 64_000)?;
-        validate::in_range("policy.max_memory_mb", self.max_memory_mb.into(), 256, 262_144)?;
+        validate::in_range(
+            "policy.max_sessions_per_user",
+            self.max_sessions_per_user.into(),
+            0,
+            1000,
+        )?;
+        validate::in_range(
+            "policy.max_sessions_per_org",
+            self.max_sessions_per_org.into(),
+            0,
+            100_000,
+        )?;
+        validate::in_range(
+            "policy.max_cpu_millis",
+            self.max_cpu_millis.into(),
+            100,
+            64_000,
+        )?;
+        validate::in_range(
+            "policy.max_memory_mb",
+            self.max_memory_mb.into(),
+            256,
+            262_144,
+        )?;
         validate::in_range("policy.max_pids", self.max_pids.into(), 32, 65_536)?;
-        validate::in_range("policy.max_idle_timeout_secs", self.max_idle_timeout_secs.into(), 60, 30 * 86_400)?;
-        validate::in_range("policy.max_duration_secs", self.max_duration_secs.into(), 60, 30 * 86_400)?;
-        if self.allowed_images.is_empty() || self.allowed_images.iter().any(|i| i.trim().is_empty() || i.len() > 255) {
-            return Err(AppError::validation("policy.allowed_images", "must list at least one image name"));
+        validate::in_range(
+            "policy.max_idle_timeout_secs",
+            self.max_idle_timeout_secs.into(),
+            60,
+            30 * 86_400,
+        )?;
+        validate::in_range(
+            "policy.max_duration_secs",
+            self.max_duration_secs.into(),
+            60,
+            30 * 86_400,
+        )?;
+        if self.allowed_images.is_empty()
+            || self
+                .allowed_images
+                .iter()
+                .any(|i| i.trim().is_empty() || i.len() > 255)
+        {
+            return Err(AppError::validation(
+                "policy.allowed_images",
+                "must list at least one image name",
+            ));
         }
         if self.allowed_network_policies.is_empty()
-            || self.allowed_network_policies.iter().any(|p| !crate::sessions::NETWORK_POLICIES.contains(&p.as_str()))
+            || self
+                .allowed_network_policies
+                .iter()
+                .any(|p| !crate::sessions::NETWORK_POLICIES.contains(&p.as_str()))
         {
-            return Err(AppError::validation("policy.allowed_network_policies", "must be a non-empty subset of none, allowlist, open"));
+            return Err(AppError::validation(
+                "policy.allowed_network_policies",
+                "must be a non-empty subset of none, allowlist, open",
+            ));
         }
         if self.default_model.trim().is_empty() {
-            return Err(AppError::validation("policy.default_model", "must not be empty"));
+            return Err(AppError::validation(
+                "policy.default_model",
+                "must not be empty",
+            ));
         }
         if self.monthly_budget_micros < 0 {
-            return Err(AppError::validation("policy.monthly_budget_micros", "must not be negative"));
+            return Err(AppError::validation(
+                "policy.monthly_budget_micros",
+                "must not be negative",
+            ));
         }
         Ok(())
     }
@@ -187,7 +251,11 @@ fn slugify(name: &str) -> String {
 }
 
 /// Creates an organisation with `user_id` as its owner, inside the caller's transaction.
-pub(crate) async fn create_in(conn: &mut PgConnection, user_id: Uuid, name: &str) -> AppResult<Uuid> {
+pub(crate) async fn create_in(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    name: &str,
+) -> AppResult<Uuid> {
     let id = Uuid::now_v7();
     // Slugs are unique; a short id suffix avoids a retry loop on collisions.
     let slug = format!("{}-{}", slugify(name), &id.simple().to_string()[24..]);
@@ -200,18 +268,36 @@ pub(crate) async fn create_in(conn: &mut PgConnection, user_id: Uuid, name: &str
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query!("INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')", id, user_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')",
+        id,
+        user_id
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(id)
 }
 
 /// Any logged-in user may create an organisation; they become its owner.
-pub async fn create(db: &PgPool, user_id: Uuid, label: &str, meta: &RequestMeta, input: CreateOrganization) -> AppResult<Organization> {
+pub async fn create(
+    db: &PgPool,
+    user_id: Uuid,
+    label: &str,
+    meta: &RequestMeta,
+    input: CreateOrganization,
+) -> AppResult<Organization> {
     let name = validate::name("name", &input.name)?;
     let mut tx = db.begin().await?;
     let id = create_in(&mut tx, user_id, &name).await?;
-    audit::insert(&mut tx, Some(id), Some(user_id), label, meta, Event::new("org.create", "organization", id).details(serde_json::json!({ "name": name }))).await?;
+    audit::insert(
+        &mut tx,
+        Some(id),
+        Some(user_id),
+        label,
+        meta,
+        Event::new("org.create", "organization", id).details(serde_json::json!({ "name": name })),
+    )
+    .await?;
     tx.commit().await?;
     list_for_user(db, user_id)
         .await?
@@ -220,12 +306,25 @@ pub async fn create(db: &PgPool, user_id: Uuid, label: &str, meta: &RequestMeta,
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("created organisation vanished")))
 }
 
-pub async fn update(db: &PgPool, granted: &Granted<perm::OrgManage>, input: UpdateOrganization) -> AppResult<Organization> {
-    let name = input.name.as_deref().map(|n| validate::name("name", n)).transpose()?;
+pub async fn update(
+    db: &PgPool,
+    granted: &Granted<perm::OrgManage>,
+    input: UpdateOrganization,
+) -> AppResult<Organization> {
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| validate::name("name", n))
+        .transpose()?;
     if let Some(policy) = &input.policy {
         policy.validate()?;
     }
-    let policy = input.policy.as_ref().map(serde_json::to_value).transpose().map_err(AppError::internal)?;
+    let policy = input
+        .policy
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(AppError::internal)?;
     let mut tx = db.begin().await?;
     sqlx::query!(
         "UPDATE organizations SET name = COALESCE($2, name), policy = COALESCE($3, policy) WHERE id = $1",

@@ -22,7 +22,9 @@ impl Cursor {
             .decode(s)
             .ok()
             .and_then(|b| Uuid::from_slice(&b).ok())
-            .ok_or_else(|| AppError::validation("cursor", "is not a cursor returned by this API"))?;
+            .ok_or_else(|| {
+                AppError::validation("cursor", "is not a cursor returned by this API")
+            })?;
         Ok(Self(bytes))
     }
 }
@@ -39,16 +41,27 @@ impl PageRequest {
     pub fn parse(&self) -> AppResult<(Option<Uuid>, i64)> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(AppError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(AppError::validation(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
-        let cursor = self.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
+        let cursor = self
+            .cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(Cursor::decode)
+            .transpose()?;
         Ok((cursor.map(|c| c.0), limit))
     }
 }
 
 /// One page of results, newest first.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
-#[graphql(concrete(name = "SessionPage", params(crate::sessions::Session)), concrete(name = "TaskPage", params(crate::tasks::Task)))]
+#[graphql(
+    concrete(name = "SessionPage", params(crate::sessions::Session)),
+    concrete(name = "TaskPage", params(crate::tasks::Task))
+)]
 pub struct Page<T: async_graphql::OutputType> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
@@ -60,7 +73,14 @@ impl<T: async_graphql::OutputType> Page<T> {
     pub fn from_rows(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> Uuid) -> Self {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if has_more { rows.last().map(|r| Cursor(id(r)).encode()) } else { None };
-        Self { items: rows, next_cursor }
+        let next_cursor = if has_more {
+            rows.last().map(|r| Cursor(id(r)).encode())
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
     }
 }

@@ -13,9 +13,26 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub const NETWORK_POLICIES: &[&str] = &["none", "allowlist", "open"];
-pub const PERMISSION_MODES: &[&str] = &["default", "acceptEdits", "plan", "dontAsk", "bypassPermissions"];
+pub const PERMISSION_MODES: &[&str] = &[
+    "default",
+    "acceptEdits",
+    "plan",
+    "dontAsk",
+    "bypassPermissions",
+];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema, async_graphql::Enum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    utoipa::ToSchema,
+    async_graphql::Enum,
+)]
 #[sqlx(type_name = "session_state", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum SessionState {
@@ -35,7 +52,16 @@ impl SessionState {
 }
 
 /// Resource limits of one sandbox.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    async_graphql::SimpleObject,
+)]
 pub struct SessionLimits {
     pub cpu_millis: i32,
     pub memory_mb: i32,
@@ -140,58 +166,129 @@ impl SessionRow {
 }
 
 fn resolve_limits(policy: &OrgPolicy, input: &SessionLimitsInput) -> AppResult<SessionLimits> {
-    let pick = |field: &str, value: Option<i32>, default: i32, min: i32, max: i32| -> AppResult<i32> {
-        let v = value.unwrap_or(default.min(max));
-        validate::in_range(&format!("limits.{field}"), v.into(), min.into(), max.into())?;
-        Ok(v)
-    };
+    let pick =
+        |field: &str, value: Option<i32>, default: i32, min: i32, max: i32| -> AppResult<i32> {
+            let v = value.unwrap_or(default.min(max));
+            validate::in_range(&format!("limits.{field}"), v.into(), min.into(), max.into())?;
+            Ok(v)
+        };
     Ok(SessionLimits {
-        cpu_millis: pick("cpu_millis", input.cpu_millis, 1000, 100, policy.max_cpu_millis)?,
-        memory_mb: pick("memory_mb", input.memory_mb, 2048, 256, policy.max_memory_mb)?,
+        cpu_millis: pick(
+            "cpu_millis",
+            input.cpu_millis,
+            1000,
+            100,
+            policy.max_cpu_millis,
+        )?,
+        memory_mb: pick(
+            "memory_mb",
+            input.memory_mb,
+            2048,
+            256,
+            policy.max_memory_mb,
+        )?,
         pids: pick("pids", input.pids, 256, 32, policy.max_pids)?,
-        idle_timeout_secs: pick("idle_timeout_secs", input.idle_timeout_secs, 1800, 60, policy.max_idle_timeout_secs)?,
-        max_duration_secs: pick("max_duration_secs", input.max_duration_secs, 8 * 3600, 60, policy.max_duration_secs)?,
+        idle_timeout_secs: pick(
+            "idle_timeout_secs",
+            input.idle_timeout_secs,
+            1800,
+            60,
+            policy.max_idle_timeout_secs,
+        )?,
+        max_duration_secs: pick(
+            "max_duration_secs",
+            input.max_duration_secs,
+            8 * 3600,
+            60,
+            policy.max_duration_secs,
+        )?,
     })
 }
 
 fn validate_model(model: &str) -> AppResult<()> {
-    let ok = !model.is_empty() && model.len() <= 100 && model.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':' | '[' | ']'));
+    let ok = !model.is_empty()
+        && model.len() <= 100
+        && model
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':' | '[' | ']'));
     if ok {
         Ok(())
     } else {
-        Err(AppError::validation("model", "must be a model name such as claude-sonnet-4-5"))
+        Err(AppError::validation(
+            "model",
+            "must be a model name such as claude-sonnet-4-5",
+        ))
     }
 }
 
-pub async fn create(domain: &Domain, granted: &Granted<perm::SessionsWrite>, input: CreateSession) -> AppResult<Session> {
+pub async fn create(
+    domain: &Domain,
+    granted: &Granted<perm::SessionsWrite>,
+    input: CreateSession,
+) -> AppResult<Session> {
     let name = validate::name("name", &input.name)?;
-    let repository_url = input.repository_url.as_deref().filter(|s| !s.trim().is_empty()).map(|u| validate::repository_url("repository_url", u)).transpose()?;
+    let repository_url = input
+        .repository_url
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|u| validate::repository_url("repository_url", u))
+        .transpose()?;
     let mut tx = domain.db.begin().await?;
     let policy = orgs::policy(&mut tx, granted.org_id).await?;
 
-    let image = input.image.clone().unwrap_or_else(|| policy.allowed_images.first().cloned().unwrap_or_default());
+    let image = input
+        .image
+        .clone()
+        .unwrap_or_else(|| policy.allowed_images.first().cloned().unwrap_or_default());
     if !policy.allowed_images.contains(&image) {
-        return Err(AppError::validation("image", format!("{image:?} is not an allowed image; allowed: {}", policy.allowed_images.join(", "))));
+        return Err(AppError::validation(
+            "image",
+            format!(
+                "{image:?} is not an allowed image; allowed: {}",
+                policy.allowed_images.join(", ")
+            ),
+        ));
     }
-    let model = input.model.clone().unwrap_or_else(|| policy.default_model.clone());
+    let model = input
+        .model
+        .clone()
+        .unwrap_or_else(|| policy.default_model.clone());
     validate_model(&model)?;
-    let permission_mode = input.permission_mode.clone().unwrap_or_else(|| "default".into());
+    let permission_mode = input
+        .permission_mode
+        .clone()
+        .unwrap_or_else(|| "default".into());
     if !PERMISSION_MODES.contains(&permission_mode.as_str()) {
-        return Err(AppError::validation("permission_mode", format!("must be one of {}", PERMISSION_MODES.join(", "))));
+        return Err(AppError::validation(
+            "permission_mode",
+            format!("must be one of {}", PERMISSION_MODES.join(", ")),
+        ));
     }
-    let network_policy = input.network_policy.clone().unwrap_or_else(|| "none".into());
+    let network_policy = input
+        .network_policy
+        .clone()
+        .unwrap_or_else(|| "none".into());
     if !NETWORK_POLICIES.contains(&network_policy.as_str()) {
-        return Err(AppError::validation("network_policy", "must be one of none, allowlist, open"));
+        return Err(AppError::validation(
+            "network_policy",
+            "must be one of none, allowlist, open",
+        ));
     }
     if !policy.allowed_network_policies.contains(&network_policy) {
-        return Err(AppError::validation("network_policy", format!("{network_policy} is not allowed by your organization")));
+        return Err(AppError::validation(
+            "network_policy",
+            format!("{network_policy} is not allowed by your organization"),
+        ));
     }
     let limits = resolve_limits(&policy, &input.limits.clone().unwrap_or_default())?;
 
     // Quotas, counted under a per-org lock so concurrent creates cannot overshoot.
-    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7))", granted.org_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7))",
+        granted.org_id
+    )
+    .execute(&mut *tx)
+    .await?;
     let counts = sqlx::query!(
         r#"SELECT count(*) FILTER (WHERE owner_id = $2) AS "mine!", count(*) AS "all!"
            FROM sessions WHERE org_id = $1 AND deleted_at IS NULL AND state IN ('pending', 'starting', 'running')"#,
@@ -207,10 +304,13 @@ pub async fn create(domain: &Domain, granted: &Granted<perm::SessionsWrite>, inp
         )));
     }
     if counts.all >= i64::from(policy.max_sessions_per_org) {
-        return Err(AppError::new(ErrorCode::QuotaExceeded, format!(
-            "the organization has {} active sessions, its maximum; stop one first",
-            counts.all
-        )));
+        return Err(AppError::new(
+            ErrorCode::QuotaExceeded,
+            format!(
+                "the organization has {} active sessions, its maximum; stop one first",
+                counts.all
+            ),
+        ));
     }
 
     let id = Uuid::now_v7();
@@ -233,19 +333,41 @@ pub async fn create(domain: &Domain, granted: &Granted<perm::SessionsWrite>, inp
     )
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, granted, Event::new("session.create", "session", id).details(serde_json::json!({ "name": name, "image": image, "model": model }))).await?;
+    audit::record(
+        &mut tx,
+        granted,
+        Event::new("session.create", "session", id)
+            .details(serde_json::json!({ "name": name, "image": image, "model": model })),
+    )
+    .await?;
     // Published before commit: if the broker is down the whole create rolls back (503, nothing
     // half-made). If the commit fails after publishing, session-manager finds no row and drops
     // the command.
-    domain.bus.publish(&SessionCommand::Create { session_id: id, org_id: granted.org_id }).await.map_err(bus_unavailable)?;
+    domain
+        .bus
+        .publish(&SessionCommand::Create {
+            session_id: id,
+            org_id: granted.org_id,
+        })
+        .await
+        .map_err(bus_unavailable)?;
     tx.commit().await?;
     row.into_session()
 }
 
-pub async fn list(domain: &Domain, granted: &Granted<perm::SessionsRead>, filter: &SessionFilter, page: &PageRequest) -> AppResult<Page<Session>> {
+pub async fn list(
+    domain: &Domain,
+    granted: &Granted<perm::SessionsRead>,
+    filter: &SessionFilter,
+    page: &PageRequest,
+) -> AppResult<Page<Session>> {
     let (cursor, limit) = page.parse()?;
     // Members see only their own sessions, whatever they filter on.
-    let owner = if granted.sees_all_sessions() { filter.owner_id } else { Some(granted.user_id) };
+    let owner = if granted.sees_all_sessions() {
+        filter.owner_id
+    } else {
+        Some(granted.user_id)
+    };
     let rows = sqlx::query_as!(
         SessionRow,
         r#"SELECT id, owner_id, name, state AS "state: SessionState", state_reason, image, limits, network_policy,
@@ -264,12 +386,19 @@ pub async fn list(domain: &Domain, granted: &Granted<perm::SessionsRead>, filter
     )
     .fetch_all(&domain.db)
     .await?;
-    let sessions = rows.into_iter().map(SessionRow::into_session).collect::<AppResult<Vec<_>>>()?;
+    let sessions = rows
+        .into_iter()
+        .map(SessionRow::into_session)
+        .collect::<AppResult<Vec<_>>>()?;
     Ok(Page::from_rows(sessions, limit, |s| s.id))
 }
 
 /// A session the caller may see, or 404.
-pub async fn get(domain: &Domain, granted: &Granted<perm::SessionsRead>, id: Uuid) -> AppResult<Session> {
+pub async fn get(
+    domain: &Domain,
+    granted: &Granted<perm::SessionsRead>,
+    id: Uuid,
+) -> AppResult<Session> {
     fetch_visible(&domain.db, granted, id).await
 }
 
@@ -292,19 +421,33 @@ async fn fetch_visible(db: &sqlx::PgPool, actor: &rc_auth::Actor, id: Uuid) -> A
 }
 
 /// A session the caller may change, or 404 (invisible) / 403 (visible, not theirs).
-pub(crate) async fn fetch_actionable(db: &sqlx::PgPool, actor: &rc_auth::Actor, id: Uuid) -> AppResult<Session> {
+pub(crate) async fn fetch_actionable(
+    db: &sqlx::PgPool,
+    actor: &rc_auth::Actor,
+    id: Uuid,
+) -> AppResult<Session> {
     let session = fetch_visible(db, actor, id).await?;
     if !actor.can_act_on(session.owner_id) {
-        return Err(AppError::forbidden("only the session's owner or an admin can change it"));
+        return Err(AppError::forbidden(
+            "only the session's owner or an admin can change it",
+        ));
     }
     Ok(session)
 }
 
-pub async fn stop(domain: &Domain, granted: &Granted<perm::SessionsWrite>, id: Uuid) -> AppResult<Session> {
+pub async fn stop(
+    domain: &Domain,
+    granted: &Granted<perm::SessionsWrite>,
+    id: Uuid,
+) -> AppResult<Session> {
     let session = fetch_actionable(&domain.db, granted, id).await?;
     match session.state {
         SessionState::Stopping | SessionState::Stopped => return Ok(session),
-        SessionState::Failed => return Err(AppError::conflict("the session has failed; delete it instead")),
+        SessionState::Failed => {
+            return Err(AppError::conflict(
+                "the session has failed; delete it instead",
+            ))
+        }
         _ => {}
     }
     let mut tx = domain.db.begin().await?;
@@ -317,14 +460,22 @@ pub async fn stop(domain: &Domain, granted: &Granted<perm::SessionsWrite>, id: U
     audit::record(&mut tx, granted, Event::new("session.stop", "session", id)).await?;
     domain
         .bus
-        .publish(&SessionCommand::Stop { session_id: id, org_id: granted.org_id, reason: format!("stopped by {}", granted.email) })
+        .publish(&SessionCommand::Stop {
+            session_id: id,
+            org_id: granted.org_id,
+            reason: format!("stopped by {}", granted.email),
+        })
         .await
         .map_err(bus_unavailable)?;
     tx.commit().await?;
     fetch_visible(&domain.db, granted, id).await
 }
 
-pub async fn delete(domain: &Domain, granted: &Granted<perm::SessionsWrite>, id: Uuid) -> AppResult<()> {
+pub async fn delete(
+    domain: &Domain,
+    granted: &Granted<perm::SessionsWrite>,
+    id: Uuid,
+) -> AppResult<()> {
     fetch_actionable(&domain.db, granted, id).await?;
     let mut tx = domain.db.begin().await?;
     // Soft delete: usage and audit history keep pointing at the row; the sandbox goes away.
@@ -337,8 +488,20 @@ pub async fn delete(domain: &Domain, granted: &Granted<perm::SessionsWrite>, id:
     sqlx::query!("UPDATE tasks SET state = 'cancelled', finished_at = now() WHERE session_id = $1 AND state = 'queued'", id)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut tx, granted, Event::new("session.delete", "session", id)).await?;
-    domain.bus.publish(&SessionCommand::Delete { session_id: id, org_id: granted.org_id }).await.map_err(bus_unavailable)?;
+    audit::record(
+        &mut tx,
+        granted,
+        Event::new("session.delete", "session", id),
+    )
+    .await?;
+    domain
+        .bus
+        .publish(&SessionCommand::Delete {
+            session_id: id,
+            org_id: granted.org_id,
+        })
+        .await
+        .map_err(bus_unavailable)?;
     tx.commit().await?;
     Ok(())
 }

@@ -15,7 +15,18 @@ use uuid::Uuid;
 /// Longest prompt accepted (characters).
 pub const MAX_PROMPT_CHARS: usize = 100_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema, async_graphql::Enum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    utoipa::ToSchema,
+    async_graphql::Enum,
+)]
 #[sqlx(type_name = "task_state", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum TaskState {
@@ -51,20 +62,39 @@ pub struct CreateTask {
     pub prompt: String,
 }
 
-pub async fn create(domain: &Domain, granted: &Granted<perm::TasksWrite>, session_id: Uuid, input: CreateTask) -> AppResult<Task> {
+pub async fn create(
+    domain: &Domain,
+    granted: &Granted<perm::TasksWrite>,
+    session_id: Uuid,
+    input: CreateTask,
+) -> AppResult<Task> {
     if input.prompt.trim().is_empty() {
         return Err(AppError::validation("prompt", "must not be empty"));
     }
     if input.prompt.chars().count() > MAX_PROMPT_CHARS {
-        return Err(AppError::validation("prompt", format!("must be at most {MAX_PROMPT_CHARS} characters")));
+        return Err(AppError::validation(
+            "prompt",
+            format!("must be at most {MAX_PROMPT_CHARS} characters"),
+        ));
     }
     let session = sessions::fetch_actionable(&domain.db, granted, session_id).await?;
     if !session.state.is_active() {
-        return Err(AppError::conflict(format!("the session is {:?}; start a new session to queue prompts", session.state).to_lowercase()));
+        return Err(AppError::conflict(
+            format!(
+                "the session is {:?}; start a new session to queue prompts",
+                session.state
+            )
+            .to_lowercase(),
+        ));
     }
     let mut tx = domain.db.begin().await?;
     // Lock the session row so concurrent creates get distinct, gap-free positions.
-    sqlx::query!("SELECT id FROM sessions WHERE id = $1 FOR UPDATE", session_id).fetch_one(&mut *tx).await?;
+    sqlx::query!(
+        "SELECT id FROM sessions WHERE id = $1 FOR UPDATE",
+        session_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let id = Uuid::now_v7();
     let task = sqlx::query_as!(
         Task,
@@ -80,12 +110,25 @@ pub async fn create(domain: &Domain, granted: &Granted<perm::TasksWrite>, sessio
     .fetch_one(&mut *tx)
     .await?;
     audit::record(&mut tx, granted, Event::new("task.create", "task", id).details(serde_json::json!({ "session_id": session_id, "prompt_chars": input.prompt.chars().count() }))).await?;
-    domain.bus.publish(&TaskEvent::Queued { task_id: id, session_id, org_id: granted.org_id }).await.map_err(bus_unavailable)?;
+    domain
+        .bus
+        .publish(&TaskEvent::Queued {
+            task_id: id,
+            session_id,
+            org_id: granted.org_id,
+        })
+        .await
+        .map_err(bus_unavailable)?;
     tx.commit().await?;
     Ok(task)
 }
 
-pub async fn list(domain: &Domain, granted: &Granted<perm::TasksRead>, session_id: Uuid, page: &PageRequest) -> AppResult<Page<Task>> {
+pub async fn list(
+    domain: &Domain,
+    granted: &Granted<perm::TasksRead>,
+    session_id: Uuid,
+    page: &PageRequest,
+) -> AppResult<Page<Task>> {
     let session_granted = granted.also::<perm::SessionsRead>()?;
     sessions::get(domain, &session_granted, session_id).await?;
     let (cursor, limit) = page.parse()?;
@@ -116,28 +159,62 @@ pub async fn get(domain: &Domain, granted: &Granted<perm::TasksRead>, id: Uuid) 
     .await?
     .ok_or_else(|| AppError::not_found("task"))?;
     // Visibility follows the session's.
-    sessions::get(domain, &granted.also()?, task.session_id).await.map_err(|_| AppError::not_found("task"))?;
+    sessions::get(domain, &granted.also()?, task.session_id)
+        .await
+        .map_err(|_| AppError::not_found("task"))?;
     Ok(task)
 }
 
 /// Cancels a queued task at once; a running one is interrupted by session-manager, which then
 /// marks it cancelled (the response shows it still running).
-pub async fn cancel(domain: &Domain, granted: &Granted<perm::TasksWrite>, id: Uuid) -> AppResult<Task> {
+pub async fn cancel(
+    domain: &Domain,
+    granted: &Granted<perm::TasksWrite>,
+    id: Uuid,
+) -> AppResult<Task> {
     let task = get(domain, &granted.also()?, id).await?;
-    sessions::fetch_actionable(&domain.db, granted, task.session_id).await.map_err(|e| if e.status() == 404 { AppError::not_found("task") } else { e })?;
+    sessions::fetch_actionable(&domain.db, granted, task.session_id)
+        .await
+        .map_err(|e| {
+            if e.status() == 404 {
+                AppError::not_found("task")
+            } else {
+                e
+            }
+        })?;
     let mut tx = domain.db.begin().await?;
-    let state = sqlx::query_scalar!(r#"SELECT state AS "state: TaskState" FROM tasks WHERE id = $1 FOR UPDATE"#, id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let state = sqlx::query_scalar!(
+        r#"SELECT state AS "state: TaskState" FROM tasks WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     match state {
         TaskState::Queued => {
-            sqlx::query!("UPDATE tasks SET state = 'cancelled', finished_at = now() WHERE id = $1", id).execute(&mut *tx).await?;
+            sqlx::query!(
+                "UPDATE tasks SET state = 'cancelled', finished_at = now() WHERE id = $1",
+                id
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         TaskState::Running => {}
-        done => return Err(AppError::conflict(format!("the task already ended ({done:?})").to_lowercase())),
+        done => {
+            return Err(AppError::conflict(
+                format!("the task already ended ({done:?})").to_lowercase(),
+            ))
+        }
     }
     audit::record(&mut tx, granted, Event::new("task.cancel", "task", id).details(serde_json::json!({ "session_id": task.session_id, "was": format!("{state:?}").to_lowercase() }))).await?;
-    domain.bus.publish(&TaskEvent::Cancel { task_id: id, session_id: task.session_id, org_id: granted.org_id }).await.map_err(bus_unavailable)?;
+    domain
+        .bus
+        .publish(&TaskEvent::Cancel {
+            task_id: id,
+            session_id: task.session_id,
+            org_id: granted.org_id,
+        })
+        .await
+        .map_err(bus_unavailable)?;
     tx.commit().await?;
     get(domain, &granted.also()?, id).await
 }

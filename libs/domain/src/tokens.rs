@@ -67,14 +67,28 @@ impl From<TokenRow> for ApiToken {
     }
 }
 
-pub async fn create(db: &PgPool, granted: &Granted<perm::TokensManage>, input: CreateToken) -> AppResult<CreatedToken> {
+pub async fn create(
+    db: &PgPool,
+    granted: &Granted<perm::TokensManage>,
+    input: CreateToken,
+) -> AppResult<CreatedToken> {
     let name = validate::name("name", &input.name)?;
     if input.scopes.is_empty() {
-        return Err(AppError::validation("scopes", "must contain at least one of read, write, admin"));
+        return Err(AppError::validation(
+            "scopes",
+            "must contain at least one of read, write, admin",
+        ));
     }
     let grantable = granted.role.grantable_scopes();
     if let Some(s) = input.scopes.iter().find(|s| !grantable.contains(s)) {
-        return Err(AppError::validation("scopes", format!("your role ({}) cannot grant the '{}' scope", granted.role.as_str(), s.as_str())));
+        return Err(AppError::validation(
+            "scopes",
+            format!(
+                "your role ({}) cannot grant the '{}' scope",
+                granted.role.as_str(),
+                s.as_str()
+            ),
+        ));
     }
     let days = input.expires_in_days.unwrap_or(90);
     validate::in_range("expires_in_days", days.into(), 1, 365)?;
@@ -100,9 +114,19 @@ pub async fn create(db: &PgPool, granted: &Granted<perm::TokensManage>, input: C
     )
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, granted, Event::new("token.create", "api_token", id).details(serde_json::json!({ "name": name, "scopes": scopes, "prefix": secret.prefix }))).await?;
+    audit::record(
+        &mut tx,
+        granted,
+        Event::new("token.create", "api_token", id).details(
+            serde_json::json!({ "name": name, "scopes": scopes, "prefix": secret.prefix }),
+        ),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(CreatedToken { token: row.into(), secret: secret.value })
+    Ok(CreatedToken {
+        token: row.into(),
+        secret: secret.value,
+    })
 }
 
 /// The caller's own tokens in this organisation (admins included: tokens are personal).
@@ -137,7 +161,12 @@ pub async fn revoke(db: &PgPool, granted: &Granted<perm::TokensManage>, id: Uuid
     if updated == 0 {
         return Err(AppError::not_found("active API token"));
     }
-    audit::record(&mut tx, granted, Event::new("token.revoke", "api_token", id)).await?;
+    audit::record(
+        &mut tx,
+        granted,
+        Event::new("token.revoke", "api_token", id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -164,14 +193,23 @@ pub async fn authenticate(db: &PgPool, secret_value: &str, meta: RequestMeta) ->
     if row.stale {
         // At most one write per token per minute, so busy API clients don't turn every read
         // into a write.
-        sqlx::query!("UPDATE api_tokens SET last_used_at = now() WHERE id = $1", row.id).execute(db).await?;
+        sqlx::query!(
+            "UPDATE api_tokens SET last_used_at = now() WHERE id = $1",
+            row.id
+        )
+        .execute(db)
+        .await?;
     }
     Ok(Actor {
         user_id: row.user_id,
         email: row.email,
         org_id: row.org_id,
         role: row.role,
-        credential: Credential::ApiToken { id: row.id, prefix: row.prefix, scopes: row.scopes.iter().filter_map(|s| Scope::parse(s)).collect() },
+        credential: Credential::ApiToken {
+            id: row.id,
+            prefix: row.prefix,
+            scopes: row.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        },
         meta,
     })
 }

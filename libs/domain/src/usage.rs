@@ -6,7 +6,9 @@ use rc_errors::{AppError, AppResult};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema, async_graphql::Enum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema, async_graphql::Enum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum UsageGroup {
     User,
@@ -38,16 +40,27 @@ pub struct UsageRow {
 }
 
 /// Members see their own usage; owners and admins everyone's.
-pub async fn report(db: &PgPool, granted: &Granted<perm::UsageRead>, query: &UsageQuery) -> AppResult<Vec<UsageRow>> {
+pub async fn report(
+    db: &PgPool,
+    granted: &Granted<perm::UsageRead>,
+    query: &UsageQuery,
+) -> AppResult<Vec<UsageRow>> {
     let to = query.to.unwrap_or_else(Utc::now);
     let from = query.from.unwrap_or(to - chrono::Duration::days(30));
     if from >= to {
         return Err(AppError::validation("from", "must be before `to`"));
     }
     if to - from > chrono::Duration::days(366) {
-        return Err(AppError::validation("from", "the range may span at most 366 days"));
+        return Err(AppError::validation(
+            "from",
+            "the range may span at most 366 days",
+        ));
     }
-    let only_user = if granted.also::<perm::UsageReadAll>().is_ok() { None } else { Some(granted.user_id) };
+    let only_user = if granted.also::<perm::UsageReadAll>().is_ok() {
+        None
+    } else {
+        Some(granted.user_id)
+    };
     let group = match query.group_by {
         UsageGroup::User => "user",
         UsageGroup::Session => "session",

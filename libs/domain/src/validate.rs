@@ -8,7 +8,10 @@ pub fn name(field: &str, value: &str) -> AppResult<String> {
         return Err(AppError::validation(field, "must be 1 to 100 characters"));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(AppError::validation(field, "must not contain control characters"));
+        return Err(AppError::validation(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -28,7 +31,10 @@ pub fn email(field: &str, value: &str) -> AppResult<String> {
 
 pub fn in_range(field: &str, value: i64, min: i64, max: i64) -> AppResult<()> {
     if value < min || value > max {
-        return Err(AppError::validation(field, format!("must be between {min} and {max}")));
+        return Err(AppError::validation(
+            field,
+            format!("must be between {min} and {max}"),
+        ));
     }
     Ok(())
 }
@@ -36,16 +42,24 @@ pub fn in_range(field: &str, value: i64, min: i64, max: i64) -> AppResult<()> {
 /// Git remote URLs: https/http/ssh/git URLs, or scp-like `user@host:path`.
 pub fn repository_url(field: &str, value: &str) -> AppResult<String> {
     let value = value.trim();
-    let bad = || AppError::validation(field, "must be a git URL (https://host/org/repo.git or git@host:org/repo.git)");
+    let bad = || {
+        AppError::validation(
+            field,
+            "must be a git URL (https://host/org/repo.git or git@host:org/repo.git)",
+        )
+    };
     if value.len() > 2048 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
     if let Ok(url) = url::Url::parse(value) {
         let ok_scheme = matches!(url.scheme(), "https" | "http" | "ssh" | "git");
-        let has_path = url.path().trim_matches('/').len() > 0;
+        let has_path = !url.path().trim_matches('/').is_empty();
         if ok_scheme && url.host_str().is_some_and(|h| !h.is_empty()) && has_path {
             if url.password().is_some() {
-                return Err(AppError::validation(field, "must not embed credentials; use the organisation's git credentials"));
+                return Err(AppError::validation(
+                    field,
+                    "must not embed credentials; use the organisation's git credentials",
+                ));
             }
             return Ok(value.to_owned());
         }
@@ -53,7 +67,11 @@ pub fn repository_url(field: &str, value: &str) -> AppResult<String> {
     }
     // scp-like: user@host:path (no scheme)
     match value.split_once(':') {
-        Some((user_host, path)) if user_host.contains('@') && !path.is_empty() && !path.starts_with("//") => Ok(value.to_owned()),
+        Some((user_host, path))
+            if user_host.contains('@') && !path.is_empty() && !path.starts_with("//") =>
+        {
+            Ok(value.to_owned())
+        }
         _ => Err(bad()),
     }
 }
@@ -64,10 +82,23 @@ mod tests {
 
     #[test]
     fn repository_urls() {
-        for ok in ["https://github.com/a/b.git", "git@github.com:a/b.git", "ssh://git@host/x/y", "http://gitea.local/x/y"] {
+        for ok in [
+            "https://github.com/a/b.git",
+            "git@github.com:a/b.git",
+            "ssh://git@host/x/y",
+            "http://gitea.local/x/y",
+        ] {
             assert!(repository_url("r", ok).is_ok(), "{ok}");
         }
-        for bad in ["", "not a url", "ftp://host/x", "https://", "file:///etc/passwd", "https://u:p@host/x/y", "https://host"] {
+        for bad in [
+            "",
+            "not a url",
+            "ftp://host/x",
+            "https://",
+            "file:///etc/passwd",
+            "https://u:p@host/x/y",
+            "https://host",
+        ] {
             let err = repository_url("repository_url", bad).expect_err(bad);
             assert_eq!(err.field.as_deref(), Some("repository_url"));
         }
@@ -75,7 +106,10 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(email("e", " Bob@Example.COM ").expect("valid"), "bob@example.com");
+        assert_eq!(
+            email("e", " Bob@Example.COM ").expect("valid"),
+            "bob@example.com"
+        );
         for bad in ["", "bob", "bob@", "@x.com", "a b@x.com", "a@x", "a@@x.com"] {
             assert!(email("e", bad).is_err(), "{bad}");
         }

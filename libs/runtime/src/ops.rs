@@ -140,8 +140,9 @@ impl OpsServer {
         tokio::select! {
             res = &mut server => res,
             () = stop => {
-                handle.stop(true).await;
-                server.await
+                // The server future must keep being polled while it processes the stop.
+                let ((), res) = tokio::join!(handle.stop(true), &mut server);
+                res
             }
         }
     }

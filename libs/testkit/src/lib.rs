@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod database;
+pub mod oidc;
 
 pub use database::TestDb;
 

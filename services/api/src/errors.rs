@@ -6,24 +6,40 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use rc_errors::{AppError, ErrorCode};
 
 pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default().limit(limit).error_handler(move |err, _req| {
-        let app = match &err {
-            JsonPayloadError::ContentType => AppError::new(ErrorCode::UnsupportedMediaType, "unsupported content type; send application/json"),
-            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                AppError::new(ErrorCode::PayloadTooLarge, format!("the request body exceeds {limit} bytes"))
-            }
-            JsonPayloadError::Deserialize(e) if e.is_data() => {
-                let msg = e.to_string();
-                let field = field_from_serde(&msg);
-                let mut app = AppError::new(ErrorCode::ValidationFailed, format!("invalid request body: {msg}"));
-                app.field = field;
-                app
-            }
-            JsonPayloadError::Deserialize(e) => AppError::new(ErrorCode::MalformedBody, format!("the request body is not valid JSON: {e}")),
-            other => AppError::new(ErrorCode::MalformedBody, format!("cannot read the request body: {other}")),
-        };
-        app.into()
-    })
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(move |err, _req| {
+            let app = match &err {
+                JsonPayloadError::ContentType => AppError::new(
+                    ErrorCode::UnsupportedMediaType,
+                    "unsupported content type; send application/json",
+                ),
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => AppError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("the request body exceeds {limit} bytes"),
+                ),
+                JsonPayloadError::Deserialize(e) if e.is_data() => {
+                    let msg = e.to_string();
+                    let field = field_from_serde(&msg);
+                    let mut app = AppError::new(
+                        ErrorCode::ValidationFailed,
+                        format!("invalid request body: {msg}"),
+                    );
+                    app.field = field;
+                    app
+                }
+                JsonPayloadError::Deserialize(e) => AppError::new(
+                    ErrorCode::MalformedBody,
+                    format!("the request body is not valid JSON: {e}"),
+                ),
+                other => AppError::new(
+                    ErrorCode::MalformedBody,
+                    format!("cannot read the request body: {other}"),
+                ),
+            };
+            app.into()
+        })
 }
 
 /// serde names the field in its messages (`missing field \`name\``, `unknown field \`x\``).
@@ -40,7 +56,11 @@ pub fn query_config() -> web::QueryConfig {
             QueryPayloadError::Deserialize(e) => e.to_string(),
             other => other.to_string(),
         };
-        AppError::new(ErrorCode::InvalidQuery, format!("invalid query string: {msg}")).into()
+        AppError::new(
+            ErrorCode::InvalidQuery,
+            format!("invalid query string: {msg}"),
+        )
+        .into()
     })
 }
 
@@ -50,11 +70,19 @@ pub fn path_config() -> web::PathConfig {
             PathError::Deserialize(e) => e.to_string(),
             other => other.to_string(),
         };
-        AppError::new(ErrorCode::InvalidPath, format!("invalid path parameter: {msg}")).into()
+        AppError::new(
+            ErrorCode::InvalidPath,
+            format!("invalid path parameter: {msg}"),
+        )
+        .into()
     })
 }
 
 /// Unknown API routes answer JSON 404.
 pub async fn route_not_found(req: HttpRequest) -> actix_web::Result<HttpResponse> {
-    Err(AppError::new(ErrorCode::RouteNotFound, format!("no route for {} {}", req.method(), req.path())).into())
+    Err(AppError::new(
+        ErrorCode::RouteNotFound,
+        format!("no route for {} {}", req.method(), req.path()),
+    )
+    .into())
 }

@@ -26,7 +26,11 @@ impl Limiter {
     pub fn new(settings: &RateLimitSettings) -> Self {
         let per_second = NonZeroU32::new(settings.per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(settings.burst.max(settings.per_second)).unwrap_or(per_second);
-        Self { inner: Arc::new(RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))) }
+        Self {
+            inner: Arc::new(RateLimiter::keyed(
+                Quota::per_second(per_second).allow_burst(burst),
+            )),
+        }
     }
 
     fn key(req: &ServiceRequest) -> [u8; 16] {
@@ -35,7 +39,10 @@ impl Limiter {
             .get(actix_web::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
-            .or_else(|| req.cookie(crate::auth::SESSION_COOKIE).map(|c| c.value().to_owned()))
+            .or_else(|| {
+                req.cookie(crate::auth::SESSION_COOKIE)
+                    .map(|c| c.value().to_owned())
+            })
             .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
             .unwrap_or_default();
         let digest = sha2::Sha256::digest(source.as_bytes());
@@ -57,13 +64,22 @@ pub async fn limit(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     // Health checks and scrapes are never limited: orchestrators must always see the truth.
     if matches!(req.path(), "/healthz" | "/readyz" | "/metrics") {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     }
     match limiter.inner.check_key(&Limiter::key(&req)) {
-        Ok(()) => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+        Ok(()) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body),
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let err = AppError::rate_limited(wait.as_secs_f64().ceil() as u64, "too many requests; slow down and retry after the time in Retry-After");
+            let err = AppError::rate_limited(
+                wait.as_secs_f64().ceil() as u64,
+                "too many requests; slow down and retry after the time in Retry-After",
+            );
             let response = err.error_response();
             Ok(req.into_response(response))
         }

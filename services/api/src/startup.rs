@@ -32,7 +32,8 @@ impl Application {
         if settings.database.migrate_on_start {
             rc_db::migrate(&db).await?;
         }
-        let redis = rc_runtime::checks::redis_pool(settings.redis.url.expose(), settings.redis.pool_size)?;
+        let redis =
+            rc_runtime::checks::redis_pool(settings.redis.url.expose(), settings.redis.pool_size)?;
         let bus = Arc::new(Bus::new(&settings.amqp));
         // Declare the topology now so commands published before any consumer starts are
         // queued, not dropped. A broker that is down only delays this to the first publish.
@@ -47,20 +48,32 @@ impl Application {
             .transpose()?;
         let state = AppState {
             domain: Domain::new(db.clone(), bus.clone(), settings.clone()),
-            logins: LoginStore::new(redis.clone(), &settings.redis.key_prefix, settings.auth.session_ttl_secs),
+            logins: LoginStore::new(
+                redis.clone(),
+                &settings.redis.key_prefix,
+                settings.auth.session_ttl_secs,
+            ),
             oidc,
         };
         let bus_check = bus.clone();
-        let readiness = Readiness::new().postgres(db).redis(redis).check("rabbitmq", move || {
-            let bus = bus_check.clone();
-            async move { bus.ping().await.map_err(|e| e.to_string()) }
-        });
+        let readiness = Readiness::new()
+            .postgres(db)
+            .redis(redis)
+            .check("rabbitmq", move || {
+                let bus = bus_check.clone();
+                async move { bus.ping().await.map_err(|e| e.to_string()) }
+            });
 
         let listener = TcpListener::bind((settings.api.host.as_str(), settings.api.port))?;
         let port = listener.local_addr()?.port();
         let limiter = Limiter::new(&settings.api.rate_limit);
         let server = serve(listener, state, readiness, limiter.clone())?;
-        Ok(Self { port, server, bus, limiter })
+        Ok(Self {
+            port,
+            server,
+            bus,
+            limiter,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -85,8 +98,9 @@ impl Application {
             () = stop => {
                 // Graceful: stop accepting, let in-flight requests finish (bounded by
                 // actix's shutdown timeout), then close the bus after the last publish.
-                handle.stop(true).await;
-                server.await?;
+                // The server future must keep being polled while it processes the stop.
+                let ((), res) = tokio::join!(handle.stop(true), &mut server);
+                res?;
             }
         }
         housekeeping.abort();
@@ -96,7 +110,12 @@ impl Application {
     }
 }
 
-fn serve(listener: TcpListener, state: AppState, readiness: Readiness, limiter: Limiter) -> anyhow::Result<actix_web::dev::Server> {
+fn serve(
+    listener: TcpListener,
+    state: AppState,
+    readiness: Readiness,
+    limiter: Limiter,
+) -> anyhow::Result<actix_web::dev::Server> {
     let max_body = state.settings().api.max_body_bytes;
     let frontend_dir = state.settings().api.frontend_dir.clone();
     let state = web::Data::new(state);
@@ -106,8 +125,12 @@ fn serve(listener: TcpListener, state: AppState, readiness: Readiness, limiter: 
     let server = HttpServer::new(move || {
         let limiter = limiter.clone();
         let mut app = App::new()
-            .wrap(middleware::from_fn(move |req, next| rate_limit::limit(limiter.clone(), req, next)))
-            .wrap(middleware::from_fn(|req, next| rc_runtime::http_metrics::record(SERVICE, req, next)))
+            .wrap(middleware::from_fn(move |req, next| {
+                rate_limit::limit(limiter.clone(), req, next)
+            }))
+            .wrap(middleware::from_fn(|req, next| {
+                rc_runtime::http_metrics::record(SERVICE, req, next)
+            }))
             .wrap(middleware::from_fn(request_id_header))
             .wrap(TracingLogger::<trace::RootSpan>::new())
             .wrap(security_headers())
@@ -121,8 +144,10 @@ fn serve(listener: TcpListener, state: AppState, readiness: Readiness, limiter: 
             .app_data(web::PayloadConfig::new(max_body))
             .configure(rc_runtime::ops::configure)
             .configure(routes::configure)
-            .route("/api/v1/openapi.json", web::get().to(openapi_json))
-            .service(utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi-ui.json", <openapi::ApiDoc as utoipa::OpenApi>::openapi()))
+            .service(utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}").url(
+                "/api/v1/openapi-ui.json",
+                <openapi::ApiDoc as utoipa::OpenApi>::openapi(),
+            ))
             .route("/graphql", web::post().to(graphql::handler))
             .route("/graphql", web::get().to(graphql::console))
             .route("/graphql/schema.graphql", web::get().to(graphql_sdl));
@@ -137,12 +162,10 @@ fn serve(listener: TcpListener, state: AppState, readiness: Readiness, limiter: 
     Ok(server)
 }
 
-async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(openapi::document())
-}
-
 async fn graphql_sdl(schema: web::Data<graphql::ApiSchema>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(schema.sdl())
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(schema.sdl())
 }
 
 fn security_headers() -> middleware::DefaultHeaders {
@@ -157,11 +180,15 @@ async fn request_id_header(
     req: actix_web::dev::ServiceRequest,
     next: middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let id = actix_web::HttpMessage::extensions(&req).get::<tracing_actix_web::RequestId>().map(|id| id.to_string());
+    let id = actix_web::HttpMessage::extensions(&req)
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
     let mut res = next.call(req).await?;
     if let Some(id) = id.and_then(|i| actix_web::http::header::HeaderValue::from_str(&i).ok()) {
-        res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), id);
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            id,
+        );
     }
     Ok(res)
 }
-

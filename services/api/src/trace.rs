@@ -11,10 +11,17 @@ pub struct RootSpan;
 
 impl RootSpanBuilder for RootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        tracing_actix_web::root_span!(request, user_id = tracing::field::Empty, org_id = tracing::field::Empty)
+        tracing_actix_web::root_span!(
+            request,
+            user_id = tracing::field::Empty,
+            org_id = tracing::field::Empty
+        )
     }
 
-    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
         DefaultRootSpanBuilder::on_request_end(span.clone(), outcome);
         let _enter = span.enter();
         if let Ok(res) = outcome {

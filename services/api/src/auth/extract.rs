@@ -20,7 +20,11 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub enum Caller {
     /// Browser login; `sid` is the cookie value (needed to log out).
-    Browser { user_id: Uuid, sid: String, session: LoginSession },
+    Browser {
+        user_id: Uuid,
+        sid: String,
+        session: LoginSession,
+    },
     /// API token: already bound to one organisation.
     Token(Box<Actor>),
 }
@@ -34,7 +38,12 @@ impl Caller {
     }
 
     /// The caller acting in their selected organisation.
-    pub async fn actor(&self, state: &AppState, req_org: Option<Uuid>, meta: RequestMeta) -> AppResult<Actor> {
+    pub async fn actor(
+        &self,
+        state: &AppState,
+        req_org: Option<Uuid>,
+        meta: RequestMeta,
+    ) -> AppResult<Actor> {
         match self {
             Self::Token(actor) => {
                 if req_org.is_some_and(|o| o != actor.org_id) {
@@ -44,7 +53,14 @@ impl Caller {
                 Ok((**actor).clone())
             }
             Self::Browser { user_id, .. } => {
-                rc_domain::login::resolve_actor(&state.domain.db, *user_id, req_org, Credential::LoginSession, meta).await
+                rc_domain::login::resolve_actor(
+                    &state.domain.db,
+                    *user_id,
+                    req_org,
+                    Credential::LoginSession,
+                    meta,
+                )
+                .await
             }
         }
     }
@@ -60,7 +76,10 @@ pub fn request_meta(req: &HttpRequest) -> RequestMeta {
             .get(actix_web::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect()),
-        request_id: req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string()),
+        request_id: req
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(|id| id.to_string()),
     }
 }
 
@@ -77,7 +96,11 @@ pub fn requested_org(req: &HttpRequest) -> AppResult<Option<Uuid>> {
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -90,8 +113,15 @@ pub fn is_unsafe(method: &Method) -> bool {
 /// Origins allowed for cookie-authenticated mutations and WebSocket upgrades.
 pub fn origin_allowed(state: &AppState, origin: &str) -> bool {
     let settings = state.settings();
-    let own = url::Url::parse(&settings.api.public_url).ok().map(|u| u.origin().ascii_serialization());
-    own.as_deref() == Some(origin) || settings.api.extra_origins.iter().any(|o| o.trim_end_matches('/') == origin)
+    let own = url::Url::parse(&settings.api.public_url)
+        .ok()
+        .map(|u| u.origin().ascii_serialization());
+    own.as_deref() == Some(origin)
+        || settings
+            .api
+            .extra_origins
+            .iter()
+            .any(|o| o.trim_end_matches('/') == origin)
 }
 
 fn record_span(req: &HttpRequest, user_id: Uuid, org_id: Option<Uuid>) {
@@ -105,14 +135,17 @@ fn record_span(req: &HttpRequest, user_id: Uuid, org_id: Option<Uuid>) {
 
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> AppResult<Caller> {
     if let Some(token) = bearer(req) {
-        let actor = rc_domain::tokens::authenticate(&state.domain.db, token, request_meta(req)).await?;
+        let actor =
+            rc_domain::tokens::authenticate(&state.domain.db, token, request_meta(req)).await?;
         record_span(req, actor.user_id, Some(actor.org_id));
         return Ok(Caller::Token(Box::new(actor)));
     }
     let sid = req
         .cookie(SESSION_COOKIE)
         .map(|c| c.value().to_owned())
-        .ok_or_else(|| AppError::unauthenticated("sign in, or send an API token as 'Authorization: Bearer …'"))?;
+        .ok_or_else(|| {
+            AppError::unauthenticated("sign in, or send an API token as 'Authorization: Bearer …'")
+        })?;
     let session = state
         .logins
         .get(&sid)
@@ -122,20 +155,38 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> AppResult<Call
         check_csrf(req, state, &session)?;
     }
     record_span(req, session.user_id, None);
-    Ok(Caller::Browser { user_id: session.user_id, sid, session })
+    Ok(Caller::Browser {
+        user_id: session.user_id,
+        sid,
+        session,
+    })
 }
 
 /// Double-submit token plus Origin check: a cross-site form or fetch can carry the cookie but
 /// can neither read the CSRF cookie nor forge the Origin header.
 fn check_csrf(req: &HttpRequest, state: &AppState, session: &LoginSession) -> AppResult<()> {
-    if let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+    if let Some(origin) = req
+        .headers()
+        .get(actix_web::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
         if !origin_allowed(state, origin) {
-            return Err(AppError::new(ErrorCode::CsrfRejected, format!("requests from origin {origin} are not allowed")));
+            return Err(AppError::new(
+                ErrorCode::CsrfRejected,
+                format!("requests from origin {origin} are not allowed"),
+            ));
         }
     }
-    let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let sent = req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if sent.is_empty() || !constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
-        return Err(AppError::new(ErrorCode::CsrfRejected, format!("missing or invalid {CSRF_HEADER} header (GET /api/v1/me returns the token)")));
+        return Err(AppError::new(
+            ErrorCode::CsrfRejected,
+            format!("missing or invalid {CSRF_HEADER} header (GET /api/v1/me returns the token)"),
+        ));
     }
     Ok(())
 }
@@ -175,7 +226,9 @@ impl<P: Permission> FromRequest for Authz<P> {
         Box::pin(async move {
             let state = state_of(&req)?;
             let caller = authenticate(&req, &state).await?;
-            let actor = caller.actor(&state, requested_org(&req)?, request_meta(&req)).await?;
+            let actor = caller
+                .actor(&state, requested_org(&req)?, request_meta(&req))
+                .await?;
             record_span(&req, actor.user_id, Some(actor.org_id));
             Ok(Authz(authorize::<P>(actor)?))
         })

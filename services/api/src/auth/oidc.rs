@@ -4,16 +4,26 @@
 
 use super::store::PendingLogin;
 use crate::state::AppState;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
 };
 use rc_config::OidcSettings;
 use rc_errors::{AppError, AppResult, ErrorCode};
 use tokio::sync::RwLock;
 
-type Client = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 pub struct Oidc {
     settings: OidcSettings,
@@ -23,8 +33,11 @@ pub struct Oidc {
 }
 
 fn idp_unavailable(err: impl std::fmt::Display) -> AppError {
-    AppError::new(ErrorCode::ServiceUnavailable, "the identity provider is unreachable; try again shortly")
-        .with_source(anyhow::anyhow!("{err}"))
+    AppError::new(
+        ErrorCode::ServiceUnavailable,
+        "the identity provider is unreachable; try again shortly",
+    )
+    .with_source(anyhow::anyhow!("{err}"))
 }
 
 fn login_failed(msg: impl Into<String>) -> AppError {
@@ -40,7 +53,10 @@ impl Oidc {
             .build()?;
         Ok(Self {
             settings,
-            redirect_url: format!("{}/api/v1/auth/oidc/callback", public_url.trim_end_matches('/')),
+            redirect_url: format!(
+                "{}/api/v1/auth/oidc/callback",
+                public_url.trim_end_matches('/')
+            ),
             http,
             client: RwLock::new(None),
         })
@@ -54,12 +70,18 @@ impl Oidc {
         if let Some(client) = self.client.read().await.as_ref() {
             return Ok(client.clone());
         }
-        let issuer = IssuerUrl::new(self.settings.issuer_url.clone()).map_err(AppError::internal)?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http).await.map_err(idp_unavailable)?;
+        let issuer =
+            IssuerUrl::new(self.settings.issuer_url.clone()).map_err(AppError::internal)?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(idp_unavailable)?;
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(self.settings.client_id.clone()),
-            self.settings.client_secret.as_ref().map(|s| ClientSecret::new(s.expose().to_owned())),
+            self.settings
+                .client_secret
+                .as_ref()
+                .map(|s| ClientSecret::new(s.expose().to_owned())),
         )
         .set_redirect_uri(RedirectUrl::new(self.redirect_url.clone()).map_err(AppError::internal)?);
         *self.client.write().await = Some(client.clone());
@@ -72,7 +94,11 @@ impl Oidc {
         let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
             .set_pkce_challenge(challenge);
         for scope in self.settings.scopes.iter().filter(|s| *s != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
@@ -90,12 +116,19 @@ impl Oidc {
     /// Completes the login: checks `state` (single use), exchanges the code with the PKCE
     /// verifier, verifies the ID token (signature, issuer, audience, expiry, nonce), and reads
     /// e-mail and its verification from the ID token or userinfo.
-    pub async fn finish(&self, state: &AppState, code: &str, csrf_state: &str) -> AppResult<(rc_domain::login::Identity, String)> {
+    pub async fn finish(
+        &self,
+        state: &AppState,
+        code: &str,
+        csrf_state: &str,
+    ) -> AppResult<(rc_domain::login::Identity, String)> {
         let pending = state
             .logins
             .take_pending(csrf_state)
             .await?
-            .ok_or_else(|| login_failed("the login attempt expired or was already used; start again"))?;
+            .ok_or_else(|| {
+                login_failed("the login attempt expired or was already used; start again")
+            })?;
         let client = self.client().await?;
         let token = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -104,14 +137,22 @@ impl Oidc {
             .request_async(&self.http)
             .await
             .map_err(|e| login_failed(format!("the identity provider rejected the login: {e}")))?;
-        let id_token = token.id_token().ok_or_else(|| login_failed("the identity provider returned no ID token"))?;
+        let id_token = token
+            .id_token()
+            .ok_or_else(|| login_failed("the identity provider returned no ID token"))?;
         let claims = id_token
-            .claims(&client.id_token_verifier(), &Nonce::new(pending.nonce.clone()))
+            .claims(
+                &client.id_token_verifier(),
+                &Nonce::new(pending.nonce.clone()),
+            )
             .map_err(|e| login_failed(format!("the ID token is invalid: {e}")))?;
 
         let mut email = claims.email().map(|e| e.as_str().to_owned());
         let mut verified = claims.email_verified();
-        let mut name = claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned());
+        let mut name = claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned());
         if email.is_none() || verified.is_none() {
             // With the code flow, providers put profile claims in userinfo rather than in the
             // ID token.
@@ -123,7 +164,11 @@ impl Oidc {
                 .map_err(idp_unavailable)?;
             email = email.or_else(|| info.email().map(|e| e.as_str().to_owned()));
             verified = verified.or(info.email_verified());
-            name = name.or_else(|| info.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()));
+            name = name.or_else(|| {
+                info.name()
+                    .and_then(|n| n.get(None))
+                    .map(|n| n.as_str().to_owned())
+            });
         }
         let identity = rc_domain::login::Identity {
             issuer: Some(claims.issuer().as_str().to_owned()),
@@ -139,8 +184,14 @@ impl Oidc {
 /// Only same-origin relative paths are accepted as post-login destinations (open redirects).
 pub fn safe_return_path(candidate: Option<&str>) -> String {
     match candidate {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() < 2000 => p.to_owned(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && p.len() < 2000 =>
+        {
+            p.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
-

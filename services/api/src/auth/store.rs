@@ -52,7 +52,11 @@ pub fn random_token() -> String {
 
 impl LoginStore {
     pub fn new(redis: deadpool_redis::Pool, prefix: &str, ttl_secs: u64) -> Self {
-        Self { redis, prefix: prefix.to_owned(), ttl_secs }
+        Self {
+            redis,
+            prefix: prefix.to_owned(),
+            ttl_secs,
+        }
     }
 
     pub fn ttl_secs(&self) -> u64 {
@@ -74,8 +78,13 @@ impl LoginStore {
     /// Starts a login session; returns the cookie value.
     pub async fn create(&self, user_id: Uuid) -> AppResult<(String, LoginSession)> {
         let sid = random_token();
-        let session = LoginSession { user_id, csrf: random_token(), created_at: chrono::Utc::now().timestamp() };
-        self.put(&self.session_key(&sid), &session, self.ttl_secs).await?;
+        let session = LoginSession {
+            user_id,
+            csrf: random_token(),
+            created_at: chrono::Utc::now().timestamp(),
+        };
+        self.put(&self.session_key(&sid), &session, self.ttl_secs)
+            .await?;
         Ok((sid, session))
     }
 
@@ -88,11 +97,14 @@ impl LoginStore {
 
     pub async fn revoke(&self, sid: &str) -> AppResult<()> {
         let mut conn = self.conn().await?;
-        conn.del::<_, ()>(self.session_key(sid)).await.map_err(unavailable)
+        conn.del::<_, ()>(self.session_key(sid))
+            .await
+            .map_err(unavailable)
     }
 
     pub async fn put_pending(&self, state: &str, pending: &PendingLogin) -> AppResult<()> {
-        self.put(&self.pending_key(state), pending, PENDING_TTL_SECS).await
+        self.put(&self.pending_key(state), pending, PENDING_TTL_SECS)
+            .await
     }
 
     /// Single use: the state is deleted as it is read, so a replayed callback fails.
@@ -109,7 +121,9 @@ impl LoginStore {
     async fn put<T: Serialize>(&self, key: &str, value: &T, ttl: u64) -> AppResult<()> {
         let json = serde_json::to_string(value).map_err(AppError::internal)?;
         let mut conn = self.conn().await?;
-        conn.set_ex::<_, _, ()>(key, json, ttl).await.map_err(unavailable)
+        conn.set_ex::<_, _, ()>(key, json, ttl)
+            .await
+            .map_err(unavailable)
     }
 
     async fn get_json<T: DeserializeOwned>(&self, key: &str) -> AppResult<Option<T>> {

@@ -8,7 +8,7 @@ pub use schema::{build_schema, ApiSchema};
 use crate::auth::extract::{authenticate, request_meta, requested_org, Caller};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::{ErrorExtensions, Response, ServerError};
+use async_graphql::{ErrorExtensionValues, Response, ServerError};
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
 use rc_auth::RequestMeta;
 use rc_errors::AppError;
@@ -22,38 +22,61 @@ pub struct GqlCaller {
     pub meta: RequestMeta,
 }
 
-pub async fn handler(req: HttpRequest, state: web::Data<AppState>, schema: web::Data<ApiSchema>, gql: GraphQLRequest) -> GraphQLResponse {
+pub async fn handler(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    schema: web::Data<ApiSchema>,
+    gql: GraphQLRequest,
+) -> GraphQLResponse {
     let caller = authenticate(&req, &state).await;
     let org = requested_org(&req);
     let mut request = gql.into_inner();
     let response = match org {
         Err(err) => Response::from_errors(vec![to_server_error(&err)]),
         Ok(org) => {
-            request = request.data(GqlCaller { caller, org, meta: request_meta(&req) }).data(state.get_ref().clone());
+            request = request
+                .data(GqlCaller {
+                    caller,
+                    org,
+                    meta: request_meta(&req),
+                })
+                .data(state.get_ref().clone());
             schema.execute(request).await
         }
     };
     with_error_codes(response).into()
 }
 
-/// The catalogue's code, status and field in every error's `extensions`.
+/// The catalogue's code, status and field in every error's `extensions`. Resolvers return
+/// `AppError` through `?`, which async-graphql keeps as the error's source.
 fn with_error_codes(mut response: Response) -> Response {
     for err in &mut response.errors {
         if let Some(app) = err.source::<AppError>() {
-            let ext = app.extend().extensions;
-            err.extensions = ext;
+            err.extensions = Some(extensions(app));
         }
     }
     response
 }
 
+fn extensions(err: &AppError) -> ErrorExtensionValues {
+    let mut ext = ErrorExtensionValues::default();
+    ext.set("code", err.code.as_str());
+    ext.set("status", err.status());
+    if let Some(field) = &err.field {
+        ext.set("field", field.as_str());
+    }
+    ext
+}
+
 fn to_server_error(err: &AppError) -> ServerError {
     let mut server = ServerError::new(err.message.clone(), None);
-    server.extensions = err.extend().extensions;
+    server.extensions = Some(extensions(err));
     server
 }
 
 /// A small console for trying queries, self-contained (no CDN: the platform runs offline).
 pub async fn console() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(include_str!("console.html"))
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("console.html"))
 }

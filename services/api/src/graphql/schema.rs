@@ -21,13 +21,19 @@ pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Depth and complexity limits keep a single query from fanning out without bound.
 pub fn build_schema() -> ApiSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription).limit_depth(12).limit_complexity(1000).finish()
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .limit_depth(12)
+        .limit_complexity(1000)
+        .finish()
 }
 
 fn caller<'a>(ctx: &'a Context<'_>) -> Result<(&'a Caller, &'a AppState, &'a GqlCaller)> {
     let gql = ctx.data::<GqlCaller>()?;
     let state = ctx.data::<AppState>()?;
-    let caller = gql.caller.as_ref().map_err(|e| AppError::new(e.code, e.message.clone()))?;
+    let caller = gql
+        .caller
+        .as_ref()
+        .map_err(|e| AppError::new(e.code, e.message.clone()))?;
     Ok((caller, state, gql))
 }
 
@@ -56,7 +62,6 @@ impl<P: Permission> Guard for Require<P> {
 fn page(cursor: Option<String>, limit: Option<i64>) -> PageRequest {
     PageRequest { cursor, limit }
 }
-
 
 pub struct QueryRoot;
 
@@ -102,9 +107,21 @@ impl QueryRoot {
     }
 
     #[graphql(guard = "Require::<perm::SessionsRead>::new()")]
-    async fn sessions(&self, ctx: &Context<'_>, filter: Option<SessionFilter>, cursor: Option<String>, limit: Option<i64>) -> Result<Page<Session>> {
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<SessionFilter>,
+        cursor: Option<String>,
+        limit: Option<i64>,
+    ) -> Result<Page<Session>> {
         let g = granted::<perm::SessionsRead>(ctx).await?;
-        Ok(rc_domain::sessions::list(&ctx.data::<AppState>()?.domain, &g, &filter.unwrap_or_default(), &page(cursor, limit)).await?)
+        Ok(rc_domain::sessions::list(
+            &ctx.data::<AppState>()?.domain,
+            &g,
+            &filter.unwrap_or_default(),
+            &page(cursor, limit),
+        )
+        .await?)
     }
 
     #[graphql(guard = "Require::<perm::SessionsRead>::new()")]
@@ -114,9 +131,21 @@ impl QueryRoot {
     }
 
     #[graphql(guard = "Require::<perm::TasksRead>::new()")]
-    async fn tasks(&self, ctx: &Context<'_>, session_id: Uuid, cursor: Option<String>, limit: Option<i64>) -> Result<Page<Task>> {
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        session_id: Uuid,
+        cursor: Option<String>,
+        limit: Option<i64>,
+    ) -> Result<Page<Task>> {
         let g = granted::<perm::TasksRead>(ctx).await?;
-        Ok(rc_domain::tasks::list(&ctx.data::<AppState>()?.domain, &g, session_id, &page(cursor, limit)).await?)
+        Ok(rc_domain::tasks::list(
+            &ctx.data::<AppState>()?.domain,
+            &g,
+            session_id,
+            &page(cursor, limit),
+        )
+        .await?)
     }
 
     #[graphql(guard = "Require::<perm::TasksRead>::new()")]
@@ -126,9 +155,22 @@ impl QueryRoot {
     }
 
     #[graphql(guard = "Require::<perm::AuditRead>::new()")]
-    async fn audit_logs(&self, ctx: &Context<'_>, filter: Option<AuditFilter>, cursor: Option<String>, limit: Option<i64>) -> Result<AuditPage> {
+    async fn audit_logs(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilter>,
+        cursor: Option<String>,
+        limit: Option<i64>,
+    ) -> Result<AuditPage> {
         let g = granted::<perm::AuditRead>(ctx).await?;
-        Ok(rc_domain::audit::list(&ctx.data::<AppState>()?.domain.db, &g, &filter.unwrap_or_default(), cursor.as_deref(), limit).await?)
+        Ok(rc_domain::audit::list(
+            &ctx.data::<AppState>()?.domain.db,
+            &g,
+            &filter.unwrap_or_default(),
+            cursor.as_deref(),
+            limit,
+        )
+        .await?)
     }
 
     #[graphql(guard = "Require::<perm::UsageRead>::new()")]
@@ -143,25 +185,47 @@ pub struct MutationRoot;
 #[Object]
 impl MutationRoot {
     /// Creates an organisation owned by the caller (browser sessions only).
-    async fn create_organization(&self, ctx: &Context<'_>, input: CreateOrganization) -> Result<Organization> {
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganization,
+    ) -> Result<Organization> {
         let (caller, state, gql) = caller(ctx)?;
         let Caller::Browser { user_id, .. } = caller else {
-            return Err(AppError::forbidden("API tokens are bound to one organization and cannot create others").into());
+            return Err(AppError::forbidden(
+                "API tokens are bound to one organization and cannot create others",
+            )
+            .into());
         };
         let user = rc_domain::login::get_user(&state.domain.db, *user_id).await?;
-        Ok(rc_domain::orgs::create(&state.domain.db, *user_id, &user.email, &gql.meta, input).await?)
+        Ok(
+            rc_domain::orgs::create(&state.domain.db, *user_id, &user.email, &gql.meta, input)
+                .await?,
+        )
     }
 
     #[graphql(guard = "Require::<perm::OrgManage>::new()")]
-    async fn update_organization(&self, ctx: &Context<'_>, input: UpdateOrganization) -> Result<Organization> {
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganization,
+    ) -> Result<Organization> {
         let g = granted::<perm::OrgManage>(ctx).await?;
         Ok(rc_domain::orgs::update(&ctx.data::<AppState>()?.domain.db, &g, input).await?)
     }
 
     #[graphql(guard = "Require::<perm::MembersManage>::new()")]
-    async fn change_member_role(&self, ctx: &Context<'_>, user_id: Uuid, input: ChangeRole) -> Result<Member> {
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Uuid,
+        input: ChangeRole,
+    ) -> Result<Member> {
         let g = granted::<perm::MembersManage>(ctx).await?;
-        Ok(rc_domain::members::change_role(&ctx.data::<AppState>()?.domain.db, &g, user_id, input).await?)
+        Ok(
+            rc_domain::members::change_role(&ctx.data::<AppState>()?.domain.db, &g, user_id, input)
+                .await?,
+        )
     }
 
     #[graphql(guard = "Require::<perm::MembersManage>::new()")]
@@ -172,11 +236,22 @@ impl MutationRoot {
     }
 
     #[graphql(guard = "Require::<perm::MembersManage>::new()")]
-    async fn create_invitation(&self, ctx: &Context<'_>, input: CreateInvitation) -> Result<CreatedInvitation> {
+    async fn create_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateInvitation,
+    ) -> Result<CreatedInvitation> {
         let g = granted::<perm::MembersManage>(ctx).await?;
         let state = ctx.data::<AppState>()?;
         let s = state.settings();
-        Ok(rc_domain::invitations::create(&state.domain.db, &g, &s.api.public_url, s.auth.invitation_ttl_secs, input).await?)
+        Ok(rc_domain::invitations::create(
+            &state.domain.db,
+            &g,
+            &s.api.public_url,
+            s.auth.invitation_ttl_secs,
+            input,
+        )
+        .await?)
     }
 
     #[graphql(guard = "Require::<perm::MembersManage>::new()")]
@@ -189,7 +264,10 @@ impl MutationRoot {
     /// Joins the organisation of an invitation addressed to the caller's e-mail.
     async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<Uuid> {
         let (caller, state, gql) = caller(ctx)?;
-        Ok(rc_domain::invitations::accept(&state.domain.db, caller.user_id(), &gql.meta, &token).await?)
+        Ok(
+            rc_domain::invitations::accept(&state.domain.db, caller.user_id(), &gql.meta, &token)
+                .await?,
+        )
     }
 
     #[graphql(guard = "Require::<perm::TokensManage>::new()")]
@@ -225,9 +303,17 @@ impl MutationRoot {
     }
 
     #[graphql(guard = "Require::<perm::TasksWrite>::new()")]
-    async fn create_task(&self, ctx: &Context<'_>, session_id: Uuid, input: CreateTask) -> Result<Task> {
+    async fn create_task(
+        &self,
+        ctx: &Context<'_>,
+        session_id: Uuid,
+        input: CreateTask,
+    ) -> Result<Task> {
         let g = granted::<perm::TasksWrite>(ctx).await?;
-        Ok(rc_domain::tasks::create(&ctx.data::<AppState>()?.domain, &g, session_id, input).await?)
+        Ok(
+            rc_domain::tasks::create(&ctx.data::<AppState>()?.domain, &g, session_id, input)
+                .await?,
+        )
     }
 
     #[graphql(guard = "Require::<perm::TasksWrite>::new()")]

@@ -8,14 +8,27 @@ use rc_errors::{AppError, AppResult, ErrorBody};
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit-logs", web::get().to(list)).route("/audit-logs/export", web::get().to(export));
+    cfg.route("/audit-logs", web::get().to(list))
+        .route("/audit-logs/export", web::get().to(export));
 }
 
 /// The organisation's audit log, newest first.
 #[utoipa::path(get, path = "/api/v1/audit-logs", tag = "audit", params(AuditFilter, PageParams),
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list(state: web::Data<AppState>, Authz(g): Authz<perm::AuditRead>, filter: web::Query<AuditFilter>, page: web::Query<PageParams>) -> AppResult<HttpResponse> {
-    let page = rc_domain::audit::list(&state.domain.db, &g, &filter, page.cursor.as_deref(), page.limit).await?;
+pub async fn list(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::AuditRead>,
+    filter: web::Query<AuditFilter>,
+    page: web::Query<PageParams>,
+) -> AppResult<HttpResponse> {
+    let page = rc_domain::audit::list(
+        &state.domain.db,
+        &g,
+        &filter,
+        page.cursor.as_deref(),
+        page.limit,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -29,7 +42,12 @@ pub struct ExportFormat {
 /// Downloads the filtered audit log (up to 100,000 rows) as CSV or JSON.
 #[utoipa::path(get, path = "/api/v1/audit-logs/export", tag = "audit", params(AuditFilter, ExportFormat),
     responses((status = 200, description = "CSV or JSON file"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn export(state: web::Data<AppState>, Authz(g): Authz<perm::AuditRead>, filter: web::Query<AuditFilter>, format: web::Query<ExportFormat>) -> AppResult<HttpResponse> {
+pub async fn export(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::AuditRead>,
+    filter: web::Query<AuditFilter>,
+    format: web::Query<ExportFormat>,
+) -> AppResult<HttpResponse> {
     let format = format.format.as_deref().unwrap_or("csv");
     if !matches!(format, "csv" | "json") {
         return Err(AppError::validation("format", "must be csv or json"));
@@ -39,10 +57,16 @@ pub async fn export(state: web::Data<AppState>, Authz(g): Authz<perm::AuditRead>
     let (body, content_type) = if format == "csv" {
         (rc_domain::audit::to_csv(&rows)?, "text/csv; charset=utf-8")
     } else {
-        (serde_json::to_vec(&rows).map_err(AppError::internal)?, "application/json")
+        (
+            serde_json::to_vec(&rows).map_err(AppError::internal)?,
+            "application/json",
+        )
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header(("content-disposition", format!("attachment; filename=\"audit-{stamp}.{format}\"")))
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"audit-{stamp}.{format}\""),
+        ))
         .body(body))
 }

@@ -26,12 +26,20 @@ pub struct AuthConfig {
 
 #[utoipa::path(get, path = "/api/v1/auth/config", tag = "auth", responses((status = 200, body = AuthConfig)))]
 pub async fn config(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(AuthConfig { oidc: state.oidc.is_some(), dev_login: state.settings().dev_login_enabled() })
+    HttpResponse::Ok().json(AuthConfig {
+        oidc: state.oidc.is_some(),
+        dev_login: state.settings().dev_login_enabled(),
+    })
 }
 
-fn session_cookies(state: &AppState, sid: String, csrf: String) -> (Cookie<'static>, Cookie<'static>) {
+fn session_cookies(
+    state: &AppState,
+    sid: String,
+    csrf: String,
+) -> (Cookie<'static>, Cookie<'static>) {
     let secure = state.settings().cookie_secure();
-    let max_age = CookieDuration::seconds(i64::try_from(state.logins.ttl_secs()).unwrap_or(i64::MAX));
+    let max_age =
+        CookieDuration::seconds(i64::try_from(state.logins.ttl_secs()).unwrap_or(i64::MAX));
     let session = Cookie::build(SESSION_COOKIE, sid)
         .http_only(true)
         .secure(secure)
@@ -39,7 +47,13 @@ fn session_cookies(state: &AppState, sid: String, csrf: String) -> (Cookie<'stat
         .path("/")
         .max_age(max_age)
         .finish();
-    let csrf = Cookie::build(CSRF_COOKIE, csrf).http_only(false).secure(secure).same_site(SameSite::Lax).path("/").max_age(max_age).finish();
+    let csrf = Cookie::build(CSRF_COOKIE, csrf)
+        .http_only(false)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(max_age)
+        .finish();
     (session, csrf)
 }
 
@@ -54,7 +68,10 @@ pub struct LoginResult {
 #[utoipa::path(post, path = "/api/v1/auth/dev-login", tag = "auth", responses((status = 200, body = LoginResult), (status = 403, body = ErrorBody)))]
 pub async fn dev_login(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     if !state.settings().dev_login_enabled() {
-        return Err(AppError::new(ErrorCode::FeatureDisabled, "the dev login is disabled (production profile, or single sign-on is configured)"));
+        return Err(AppError::new(
+            ErrorCode::FeatureDisabled,
+            "the dev login is disabled (production profile, or single sign-on is configured)",
+        ));
     }
     let identity = rc_domain::login::Identity {
         issuer: None,
@@ -64,11 +81,19 @@ pub async fn dev_login(req: HttpRequest, state: web::Data<AppState>) -> AppResul
         display_name: "Developer".into(),
     };
     // Allow-lists do not apply to the dev login: it exists only on developer machines.
-    let settings = rc_config::AuthSettings { allowed_emails: vec![], allowed_domains: vec![], ..state.settings().auth.clone() };
-    let user = rc_domain::login::login(&state.domain.db, &settings, identity, &request_meta(&req)).await?;
+    let settings = rc_config::AuthSettings {
+        allowed_emails: vec![],
+        allowed_domains: vec![],
+        ..state.settings().auth.clone()
+    };
+    let user =
+        rc_domain::login::login(&state.domain.db, &settings, identity, &request_meta(&req)).await?;
     let (sid, session) = state.logins.create(user.id).await?;
     let (c1, c2) = session_cookies(&state, sid, session.csrf.clone());
-    Ok(HttpResponse::Ok().cookie(c1).cookie(c2).json(LoginResult { user, csrf_token: session.csrf }))
+    Ok(HttpResponse::Ok().cookie(c1).cookie(c2).json(LoginResult {
+        user,
+        csrf_token: session.csrf,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -82,10 +107,18 @@ pub struct LoginQuery {
 #[utoipa::path(get, path = "/api/v1/auth/oidc/login", tag = "auth", params(LoginQuery), responses((status = 302, description = "to the identity provider"), (status = 303, description = "back to /login with an error")))]
 pub async fn oidc_login(state: web::Data<AppState>, query: web::Query<LoginQuery>) -> HttpResponse {
     let Some(oidc) = state.oidc.clone() else {
-        return login_error_redirect(&AppError::new(ErrorCode::FeatureDisabled, "single sign-on is not configured"));
+        return login_error_redirect(&AppError::new(
+            ErrorCode::FeatureDisabled,
+            "single sign-on is not configured",
+        ));
     };
-    match oidc.start(&state, &safe_return_path(query.return_to.as_deref())).await {
-        Ok(url) => HttpResponse::Found().insert_header(("location", url)).finish(),
+    match oidc
+        .start(&state, &safe_return_path(query.return_to.as_deref()))
+        .await
+    {
+        Ok(url) => HttpResponse::Found()
+            .insert_header(("location", url))
+            .finish(),
         Err(err) => {
             err.log();
             login_error_redirect(&err)
@@ -105,8 +138,14 @@ pub struct CallbackQuery {
 
 /// The browser's errors go to the login page as a message, not as a JSON body it cannot show.
 fn login_error_redirect(err: &AppError) -> HttpResponse {
-    let location = format!("/login?error={}&code={}", urlencode(&err.message), err.code.as_str());
-    HttpResponse::SeeOther().insert_header(("location", location)).finish()
+    let location = format!(
+        "/login?error={}&code={}",
+        urlencode(&err.message),
+        err.code.as_str()
+    );
+    HttpResponse::SeeOther()
+        .insert_header(("location", location))
+        .finish()
 }
 
 fn urlencode(s: &str) -> String {
@@ -115,21 +154,48 @@ fn urlencode(s: &str) -> String {
 
 /// The identity provider returns here; on success sets the session cookie and redirects.
 #[utoipa::path(get, path = "/api/v1/auth/oidc/callback", tag = "auth", params(CallbackQuery), responses((status = 303, description = "to the app, or to /login with an error")))]
-pub async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>, query: web::Query<CallbackQuery>) -> HttpResponse {
+pub async fn oidc_callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<CallbackQuery>,
+) -> HttpResponse {
     let result: AppResult<HttpResponse> = async {
-        let oidc = state.oidc.clone().ok_or_else(|| AppError::new(ErrorCode::FeatureDisabled, "single sign-on is not configured"))?;
+        let oidc = state.oidc.clone().ok_or_else(|| {
+            AppError::new(
+                ErrorCode::FeatureDisabled,
+                "single sign-on is not configured",
+            )
+        })?;
         if let Some(error) = &query.error {
             let detail = query.error_description.clone().unwrap_or_default();
-            return Err(AppError::new(ErrorCode::LoginFailed, format!("the identity provider refused the login: {error} {detail}").trim().to_owned()));
+            return Err(AppError::new(
+                ErrorCode::LoginFailed,
+                format!("the identity provider refused the login: {error} {detail}")
+                    .trim()
+                    .to_owned(),
+            ));
         }
         let (Some(code), Some(csrf_state)) = (&query.code, &query.state) else {
-            return Err(AppError::new(ErrorCode::LoginFailed, "the callback lacks code or state"));
+            return Err(AppError::new(
+                ErrorCode::LoginFailed,
+                "the callback lacks code or state",
+            ));
         };
         let (identity, return_to) = oidc.finish(&state, code, csrf_state).await?;
-        let user = rc_domain::login::login(&state.domain.db, &state.settings().auth, identity, &request_meta(&req)).await?;
+        let user = rc_domain::login::login(
+            &state.domain.db,
+            &state.settings().auth,
+            identity,
+            &request_meta(&req),
+        )
+        .await?;
         let (sid, session) = state.logins.create(user.id).await?;
         let (c1, c2) = session_cookies(&state, sid, session.csrf);
-        Ok(HttpResponse::SeeOther().cookie(c1).cookie(c2).insert_header(("location", return_to)).finish())
+        Ok(HttpResponse::SeeOther()
+            .cookie(c1)
+            .cookie(c2)
+            .insert_header(("location", return_to))
+            .finish())
     }
     .await;
     result.unwrap_or_else(|err| {
@@ -140,9 +206,16 @@ pub async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>, query: 
 
 /// Revokes the login session (browser) — API tokens are revoked through /tokens.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(req: HttpRequest, state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> AppResult<HttpResponse> {
     let Caller::Browser { sid, user_id, .. } = caller else {
-        return Err(AppError::validation("authorization", "API tokens do not log out; revoke the token instead"));
+        return Err(AppError::validation(
+            "authorization",
+            "API tokens do not log out; revoke the token instead",
+        ));
     };
     state.logins.revoke(&sid).await?;
     rc_domain::login::record_logout(&state.domain.db, user_id, &request_meta(&req)).await?;
@@ -150,5 +223,8 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, caller: Caller
     expired_session.make_removal();
     let mut expired_csrf = Cookie::build(CSRF_COOKIE, "").path("/").finish();
     expired_csrf.make_removal();
-    Ok(HttpResponse::NoContent().cookie(expired_session).cookie(expired_csrf).finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(expired_session)
+        .cookie(expired_csrf)
+        .finish())
 }

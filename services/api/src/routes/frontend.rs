@@ -24,5 +24,7 @@ async fn spa(req: HttpRequest, index: web::Data<Index>) -> actix_web::Result<Htt
         return crate::errors::route_not_found(req).await;
     }
     let html = tokio::fs::read(&index.0).await?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
 }

@@ -30,5 +30,9 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpRes
             None
         }
     };
-    Ok(HttpResponse::Ok().json(Me { user, organizations, csrf_token }))
+    Ok(HttpResponse::Ok().json(Me {
+        user,
+        organizations,
+        csrf_token,
+    }))
 }

@@ -20,39 +20,72 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[utoipa::path(get, path = "/api/v1/members", tag = "members", responses((status = 200, body = Vec<Member>), (status = 401, body = ErrorBody)))]
-pub async fn list(state: web::Data<AppState>, Authz(g): Authz<perm::MembersRead>) -> AppResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::MembersRead>,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(rc_domain::members::list(&state.domain.db, &g).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/members/{user_id}", tag = "members", params(("user_id" = Uuid, Path)), request_body = ChangeRole,
     responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn change_role(state: web::Data<AppState>, Authz(g): Authz<perm::MembersManage>, path: web::Path<Uuid>, body: web::Json<ChangeRole>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(rc_domain::members::change_role(&state.domain.db, &g, path.into_inner(), body.into_inner()).await?))
+pub async fn change_role(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::MembersManage>,
+    path: web::Path<Uuid>,
+    body: web::Json<ChangeRole>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        rc_domain::members::change_role(&state.domain.db, &g, path.into_inner(), body.into_inner())
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/members/{user_id}", tag = "members", params(("user_id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn remove(state: web::Data<AppState>, Authz(g): Authz<perm::MembersManage>, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn remove(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::MembersManage>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     rc_domain::members::remove(&state.domain.db, &g, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(get, path = "/api/v1/invitations", tag = "members", responses((status = 200, body = Vec<Invitation>), (status = 403, body = ErrorBody)))]
-pub async fn list_invitations(state: web::Data<AppState>, Authz(g): Authz<perm::MembersManage>) -> AppResult<HttpResponse> {
+pub async fn list_invitations(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::MembersManage>,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(rc_domain::invitations::list(&state.domain.db, &g).await?))
 }
 
 /// Invites an e-mail address; the response holds the secret link, shown only once.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "members", request_body = CreateInvitation,
     responses((status = 201, body = CreatedInvitation), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn invite(state: web::Data<AppState>, Authz(g): Authz<perm::MembersManage>, body: web::Json<CreateInvitation>) -> AppResult<HttpResponse> {
+pub async fn invite(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::MembersManage>,
+    body: web::Json<CreateInvitation>,
+) -> AppResult<HttpResponse> {
     let settings = state.settings();
-    let created = rc_domain::invitations::create(&state.domain.db, &g, &settings.api.public_url, settings.auth.invitation_ttl_secs, body.into_inner()).await?;
+    let created = rc_domain::invitations::create(
+        &state.domain.db,
+        &g,
+        &settings.api.public_url,
+        settings.auth.invitation_ttl_secs,
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
 #[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "members", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn revoke_invitation(state: web::Data<AppState>, Authz(g): Authz<perm::MembersManage>, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn revoke_invitation(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::MembersManage>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     rc_domain::invitations::revoke(&state.domain.db, &g, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -71,7 +104,18 @@ pub struct Accepted {
 /// The signed-in user joins the organisation of the invitation addressed to their e-mail.
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "members", request_body = AcceptInvitation,
     responses((status = 200, body = Accepted), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn accept(req: HttpRequest, state: web::Data<AppState>, caller: Caller, body: web::Json<AcceptInvitation>) -> AppResult<HttpResponse> {
-    let org_id = rc_domain::invitations::accept(&state.domain.db, caller.user_id(), &request_meta(&req), &body.token).await?;
+pub async fn accept(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<AcceptInvitation>,
+) -> AppResult<HttpResponse> {
+    let org_id = rc_domain::invitations::accept(
+        &state.domain.db,
+        caller.user_id(),
+        &request_meta(&req),
+        &body.token,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(Accepted { org_id }))
 }

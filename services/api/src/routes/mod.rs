@@ -26,8 +26,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tasks::configure)
             .configure(audit::configure)
             .configure(usage::configure)
+            .route("/openapi.json", web::get().to(openapi_json))
             .default_service(web::to(crate::errors::route_not_found)),
     );
+}
+
+async fn openapi_json() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::openapi::document())
 }
 
 /// Pagination query parameters (documented once, used by every list).
@@ -42,6 +49,9 @@ pub struct PageParams {
 
 impl From<PageParams> for rc_domain::PageRequest {
     fn from(p: PageParams) -> Self {
-        Self { cursor: p.cursor, limit: p.limit }
+        Self {
+            cursor: p.cursor,
+            limit: p.limit,
+        }
     }
 }

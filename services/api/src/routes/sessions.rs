@@ -19,34 +19,59 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Sessions visible to the caller (members: their own), newest first.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(SessionFilter, PageParams),
     responses((status = 200, body = Page<Session>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list(state: web::Data<AppState>, Authz(g): Authz<perm::SessionsRead>, filter: web::Query<SessionFilter>, page: web::Query<PageParams>) -> AppResult<HttpResponse> {
-    let page = rc_domain::sessions::list(&state.domain, &g, &filter, &page.into_inner().into()).await?;
+pub async fn list(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsRead>,
+    filter: web::Query<SessionFilter>,
+    page: web::Query<PageParams>,
+) -> AppResult<HttpResponse> {
+    let page =
+        rc_domain::sessions::list(&state.domain, &g, &filter, &page.into_inner().into()).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
 /// Creates a session record (state `pending`) and asks session-manager to build its sandbox.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = CreateSession,
     responses((status = 201, body = Session), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn create(state: web::Data<AppState>, Authz(g): Authz<perm::SessionsWrite>, body: web::Json<CreateSession>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(rc_domain::sessions::create(&state.domain, &g, body.into_inner()).await?))
+pub async fn create(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsWrite>,
+    body: web::Json<CreateSession>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Created()
+        .json(rc_domain::sessions::create(&state.domain, &g, body.into_inner()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)), responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, Authz(g): Authz<perm::SessionsRead>, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(rc_domain::sessions::get(&state.domain, &g, path.into_inner()).await?))
+pub async fn get(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsRead>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(rc_domain::sessions::get(&state.domain, &g, path.into_inner()).await?))
 }
 
 /// Stops the sandbox (state `stopping`, then `stopped` once session-manager is done).
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/stop", tag = "sessions", params(("id" = Uuid, Path)),
     responses((status = 200, body = Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn stop(state: web::Data<AppState>, Authz(g): Authz<perm::SessionsWrite>, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(rc_domain::sessions::stop(&state.domain, &g, path.into_inner()).await?))
+pub async fn stop(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsWrite>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(rc_domain::sessions::stop(&state.domain, &g, path.into_inner()).await?))
 }
 
 /// Deletes the session: it disappears from lists, its sandbox and volumes are removed.
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete(state: web::Data<AppState>, Authz(g): Authz<perm::SessionsWrite>, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsWrite>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     rc_domain::sessions::delete(&state.domain, &g, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -17,25 +17,54 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/tasks", tag = "tasks", params(("id" = Uuid, Path), PageParams),
     responses((status = 200, body = Page<Task>), (status = 404, body = ErrorBody)))]
-pub async fn list(state: web::Data<AppState>, Authz(g): Authz<perm::TasksRead>, path: web::Path<Uuid>, page: web::Query<PageParams>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(rc_domain::tasks::list(&state.domain, &g, path.into_inner(), &page.into_inner().into()).await?))
+pub async fn list(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::TasksRead>,
+    path: web::Path<Uuid>,
+    page: web::Query<PageParams>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        rc_domain::tasks::list(
+            &state.domain,
+            &g,
+            path.into_inner(),
+            &page.into_inner().into(),
+        )
+        .await?,
+    ))
 }
 
 /// Queues a prompt on the session.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/tasks", tag = "tasks", params(("id" = Uuid, Path)), request_body = CreateTask,
     responses((status = 201, body = Task), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create(state: web::Data<AppState>, Authz(g): Authz<perm::TasksWrite>, path: web::Path<Uuid>, body: web::Json<CreateTask>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(rc_domain::tasks::create(&state.domain, &g, path.into_inner(), body.into_inner()).await?))
+pub async fn create(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::TasksWrite>,
+    path: web::Path<Uuid>,
+    body: web::Json<CreateTask>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(
+        rc_domain::tasks::create(&state.domain, &g, path.into_inner(), body.into_inner()).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = Uuid, Path)), responses((status = 200, body = Task), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, Authz(g): Authz<perm::TasksRead>, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::TasksRead>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(rc_domain::tasks::get(&state.domain, &g, path.into_inner()).await?))
 }
 
 /// Cancels a queued task, or requests the interrupt of a running one.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks", params(("id" = Uuid, Path)),
     responses((status = 200, body = Task), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn cancel(state: web::Data<AppState>, Authz(g): Authz<perm::TasksWrite>, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(rc_domain::tasks::cancel(&state.domain, &g, path.into_inner()).await?))
+pub async fn cancel(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::TasksWrite>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(rc_domain::tasks::cancel(&state.domain, &g, path.into_inner()).await?))
 }

@@ -14,19 +14,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The caller's API tokens in this organisation (never the secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<ApiToken>), (status = 401, body = ErrorBody)))]
-pub async fn list(state: web::Data<AppState>, Authz(g): Authz<perm::TokensManage>) -> AppResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::TokensManage>,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(rc_domain::tokens::list(&state.domain.db, &g).await?))
 }
 
 /// Creates a token; the secret is in this response only.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = CreateToken,
     responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody)))]
-pub async fn create(state: web::Data<AppState>, Authz(g): Authz<perm::TokensManage>, body: web::Json<CreateToken>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(rc_domain::tokens::create(&state.domain.db, &g, body.into_inner()).await?))
+pub async fn create(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::TokensManage>,
+    body: web::Json<CreateToken>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Created()
+        .json(rc_domain::tokens::create(&state.domain.db, &g, body.into_inner()).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn revoke(state: web::Data<AppState>, Authz(g): Authz<perm::TokensManage>, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::TokensManage>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     rc_domain::tokens::revoke(&state.domain.db, &g, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,6 +11,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Token and cost totals grouped by user, session or day (members: their own usage only).
 #[utoipa::path(get, path = "/api/v1/usage", tag = "usage", params(UsageQuery), responses((status = 200, body = Vec<UsageRow>), (status = 400, body = ErrorBody)))]
-pub async fn report(state: web::Data<AppState>, Authz(g): Authz<perm::UsageRead>, query: web::Query<UsageQuery>) -> AppResult<HttpResponse> {
+pub async fn report(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::UsageRead>,
+    query: web::Query<UsageQuery>,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(rc_domain::usage::report(&state.domain.db, &g, &query).await?))
 }

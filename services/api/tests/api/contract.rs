@@ -1,0 +1,90 @@
+//! The API contracts are checked-in artifacts: these tests fail when the code and the files in
+//! `docs/api/` drift apart. Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p api contract`.
+
+use crate::helpers::spawn_app;
+use std::path::PathBuf;
+
+fn docs(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/api")
+        .join(name)
+}
+
+fn check_snapshot(name: &str, current: &str) {
+    let path = docs(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, current).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == current,
+        "{} is stale; run `UPDATE_SNAPSHOTS=1 cargo test -p api contract` and commit the result",
+        path.display()
+    );
+}
+
+#[test]
+fn openapi_document_is_checked_in() {
+    check_snapshot("openapi.json", &api::openapi::document());
+}
+
+#[test]
+fn graphql_sdl_is_checked_in() {
+    let mut sdl = api::graphql::build_schema().sdl();
+    if !sdl.ends_with('\n') {
+        sdl.push('\n');
+    }
+    check_snapshot("schema.graphql", &sdl);
+}
+
+#[test]
+fn every_operation_is_documented() {
+    let doc: serde_json::Value = serde_json::from_str(&api::openapi::document()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 20, "only {} paths documented", paths.len());
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{method} {path} has no tag"
+            );
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path} has no responses"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn openapi_and_interactive_docs_are_served_offline() {
+    let app = spawn_app().await;
+    let served = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(served, api::openapi::document());
+    let res = reqwest::get(app.url("/api/docs/")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(
+        !html.contains("://unpkg.com") && !html.contains("://cdn."),
+        "docs page loads assets from the internet"
+    );
+    let asset = reqwest::get(app.url("/api/docs/swagger-ui-bundle.js"))
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), 200, "vendored swagger assets are served");
+    let console = reqwest::get(app.url("/graphql"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(console.contains("GraphQL console") && !console.contains("://cdn."));
+}

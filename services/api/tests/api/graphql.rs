@@ -1,0 +1,179 @@
+use crate::helpers::{spawn_app, TestApp};
+use rc_auth::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn gql_token(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
+    let res = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+fn code(resp: &Value) -> &str {
+    resp["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {resp}"))
+}
+
+#[tokio::test]
+async fn same_use_cases_as_rest_with_catalogue_error_codes() {
+    let mut app = spawn_app().await;
+    let owner = app.dev_login().await;
+    let org = app.org_of(owner).await;
+    let (_, member) = app.user_with_role(org, Role::Member).await;
+    let (_, viewer) = app.user_with_role(org, Role::Viewer).await;
+    let (_, stranger) = app.other_org().await;
+
+    let created = gql_token(&app, &member, r#"mutation($i: CreateSession!) { createSession(input: $i) { id name state limits { memoryMb } } }"#, json!({ "i": { "name": "gql", "limits": { "memoryMb": 512 } } })).await;
+    assert!(created["errors"].is_null(), "{created}");
+    let id = created["data"]["createSession"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(created["data"]["createSession"]["limits"]["memoryMb"], 512);
+    // The REST view of the same row.
+    let (status, rest) = app
+        .token_call(
+            &member,
+            reqwest::Method::GET,
+            &format!("/api/v1/sessions/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rest["name"], "gql");
+
+    let listed = gql_token(
+        &app,
+        &member,
+        "{ sessions(limit: 1) { items { id } nextCursor } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(listed["data"]["sessions"]["items"][0]["id"], id);
+
+    let bad = gql_token(
+        &app,
+        &member,
+        r#"mutation { createSession(input: { name: "x", image: "evil" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&bad), "validation_failed");
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "image");
+
+    let forbidden = gql_token(
+        &app,
+        &viewer,
+        r#"mutation { createSession(input: { name: "x" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&forbidden), "forbidden");
+    let hidden = gql_token(
+        &app,
+        &stranger,
+        "query($id: UUID!) { session(id: $id) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(code(&hidden), "not_found");
+    let audit = gql_token(
+        &app,
+        &member,
+        "{ auditLogs { items { action } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&audit), "forbidden");
+
+    let task = gql_token(&app, &member, r#"mutation($s: UUID!) { createTask(sessionId: $s, input: { prompt: "hello" }) { id state position } }"#, json!({ "s": id })).await;
+    assert_eq!(task["data"]["createTask"]["state"], "QUEUED", "{task}");
+    let actions = app.audit_actions().await;
+    assert!(actions.contains(&"task.create".to_owned()));
+}
+
+#[tokio::test]
+async fn unauthenticated_and_csrf_and_limits() {
+    let mut app = spawn_app().await;
+    let anon: Value = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ me { id } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(code(&anon), "unauthenticated");
+
+    app.dev_login().await;
+    // Cookie-authenticated GraphQL posts need the CSRF header like any mutation.
+    let no_csrf: Value = app
+        .browser
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ me { id } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(code(&no_csrf), "csrf_rejected");
+    let ok: Value = app
+        .browser
+        .post(app.url("/graphql"))
+        .header("x-csrf-token", app.csrf.clone().unwrap())
+        .json(&json!({ "query": "{ me { email } organization { name role } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ok["data"]["me"]["email"], "dev@localhost.localdomain",
+        "{ok}"
+    );
+    assert_eq!(ok["data"]["organization"]["role"], "OWNER");
+
+    let deep = "{ organization { policy { maxPidsPerSession: maxPids } } }";
+    let fine: Value = app
+        .browser
+        .post(app.url("/graphql"))
+        .header("x-csrf-token", app.csrf.clone().unwrap())
+        .json(&json!({ "query": deep }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(fine["errors"].is_null(), "{fine}");
+    let too_deep = format!("{{ {} name {} }}", "__schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType {", "} } } } } } } } } } } }");
+    let rejected: Value = app
+        .browser
+        .post(app.url("/graphql"))
+        .header("x-csrf-token", app.csrf.clone().unwrap())
+        .json(&json!({ "query": too_deep }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let msg = rejected["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        msg.contains("nested") || msg.contains("depth"),
+        "{rejected}"
+    );
+}

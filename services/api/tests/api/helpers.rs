@@ -1,0 +1,345 @@
+#![allow(clippy::unwrap_used, dead_code)]
+
+use api::startup::Application;
+
+use lapin::options::{BasicAckOptions, BasicGetOptions};
+use rc_auth::{authorize, perm, Actor, Credential, RequestMeta, Role, Scope};
+
+use rc_config::Settings;
+use rc_testkit::TestDb;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub const PUBLIC_URL: &str = "http://localhost:3000";
+
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDb,
+    pub settings: Settings,
+    /// Browser-like client with a cookie jar (logged in by `dev_login`).
+    pub browser: reqwest::Client,
+    /// CSRF token of the browser's session, once logged in.
+    pub csrf: Option<String>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub struct Options {
+    pub rate_per_second: u32,
+    pub burst: u32,
+    pub max_body_bytes: usize,
+    pub oidc: Option<rc_config::OidcSettings>,
+    pub allowed_domains: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            rate_per_second: 10_000,
+            burst: 10_000,
+            max_body_bytes: 64 * 1024,
+            oidc: None,
+            allowed_domains: vec![],
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    rc_telemetry::init_for_test();
+    let db = TestDb::new().await.expect("test database");
+    let unique = Uuid::new_v4().simple().to_string();
+    let mut settings = Settings::default();
+    settings.database = db.settings();
+    settings.redis.key_prefix = format!("rctest-{unique}");
+    settings.amqp.exchange = format!("rctest-{unique}");
+    settings.api.port = 0;
+    settings.api.public_url = PUBLIC_URL.into();
+    settings.api.frontend_dir = String::new();
+    settings.api.max_body_bytes = options.max_body_bytes;
+    settings.api.rate_limit.per_second = options.rate_per_second;
+    settings.api.rate_limit.burst = options.burst;
+    settings.auth.oidc = options.oidc.clone();
+    settings.auth.allowed_domains = options.allowed_domains.clone();
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        db,
+        settings,
+        browser,
+        csrf: None,
+        stop: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Logs the browser in with the dev login (the first user becomes owner of the default
+    /// organisation) and returns the user's id.
+    pub async fn dev_login(&mut self) -> Uuid {
+        let res = self
+            .browser
+            .post(self.url("/api/v1/auth/dev-login"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        self.csrf = Some(body["csrf_token"].as_str().unwrap().to_owned());
+        body["user"]["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// A request from the logged-in browser, with the CSRF header on mutations.
+    pub async fn browser_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.browser.request(method.clone(), self.url(path));
+        if method != Method::GET {
+            if let Some(csrf) = &self.csrf {
+                req = req.header("x-csrf-token", csrf);
+            }
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// A request with an API token.
+    pub async fn token_call(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn org_of(&self, user_id: Uuid) -> Uuid {
+        sqlx::query_scalar(
+            "SELECT org_id FROM memberships WHERE user_id = $1 ORDER BY created_at LIMIT 1",
+        )
+        .bind(user_id)
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap()
+    }
+
+    /// A new organisation with an owner, for cross-organisation tests. Returns (org, owner token).
+    pub async fn other_org(&self) -> (Uuid, String) {
+        let owner = self
+            .insert_user(&format!("owner-{}@other.example", Uuid::new_v4().simple()))
+            .await;
+        let org = Uuid::now_v7();
+        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Other', $2)")
+            .bind(org)
+            .bind(format!("other-{}", org.simple()))
+            .execute(&self.db.pool)
+            .await
+            .unwrap();
+        let token = self.member_token(org, owner, Role::Owner).await;
+        (org, token)
+    }
+
+    pub async fn insert_user(&self, email: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO users (id, email, email_verified) VALUES ($1, $2, true)")
+            .bind(id)
+            .bind(email)
+            .execute(&self.db.pool)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// Adds `user` to `org` with `role` and returns an API token with every scope the role
+    /// can grant.
+    pub async fn member_token(&self, org: Uuid, user: Uuid, role: Role) -> String {
+        sqlx::query("INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (org_id, user_id) DO UPDATE SET role = $3")
+            .bind(org)
+            .bind(user)
+            .bind(role)
+            .execute(&self.db.pool)
+            .await
+            .unwrap();
+        self.token_for(org, user, role, role.grantable_scopes().to_vec())
+            .await
+    }
+
+    pub async fn token_for(&self, org: Uuid, user: Uuid, role: Role, scopes: Vec<Scope>) -> String {
+        let actor = Actor {
+            user_id: user,
+            email: "x@example.com".into(),
+            org_id: org,
+            role,
+            credential: Credential::LoginSession,
+            meta: RequestMeta::default(),
+        };
+        let granted = authorize::<perm::TokensManage>(actor).unwrap();
+        rc_domain::tokens::create(
+            &self.db.pool,
+            &granted,
+            rc_domain::tokens::CreateToken {
+                name: "test".into(),
+                scopes,
+                expires_in_days: None,
+            },
+        )
+        .await
+        .unwrap()
+        .secret
+    }
+
+    /// A user with `role` in `org`, returning (user id, token).
+    pub async fn user_with_role(&self, org: Uuid, role: Role) -> (Uuid, String) {
+        let user = self
+            .insert_user(&format!(
+                "{}-{}@example.com",
+                role.as_str(),
+                Uuid::new_v4().simple()
+            ))
+            .await;
+        (user, self.member_token(org, user, role).await)
+    }
+
+    pub async fn audit_actions(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT action FROM audit_logs ORDER BY id")
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Messages waiting in session-manager's queue (taken off it).
+    pub async fn drain_session_manager_queue(&self) -> Vec<Value> {
+        let conn = lapin::Connection::connect(
+            self.settings.amqp.url.expose(),
+            lapin::ConnectionProperties::default(),
+        )
+        .await
+        .unwrap();
+        let channel = conn.create_channel().await.unwrap();
+        let queue = format!("{}.session-manager.commands", self.settings.amqp.exchange);
+        let mut out = Vec::new();
+        while let Some(msg) = channel
+            .basic_get(&queue, BasicGetOptions::default())
+            .await
+            .unwrap()
+        {
+            out.push(serde_json::from_slice(&msg.delivery.data).unwrap());
+            msg.delivery.ack(BasicAckOptions::default()).await.unwrap();
+        }
+        let _ = conn.close(200, "done").await;
+        out
+    }
+
+    pub async fn create_session(&self, token: &str, name: &str) -> Value {
+        let (status, body) = self
+            .token_call(
+                token,
+                Method::POST,
+                "/api/v1/sessions",
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Remove this test's exchange and queues from the shared broker.
+        let settings = self.settings.amqp.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(conn) = lapin::Connection::connect(
+                    settings.url.expose(),
+                    lapin::ConnectionProperties::default(),
+                )
+                .await
+                {
+                    if let Ok(channel) = conn.create_channel().await {
+                        let topology = rc_bus::topology::Topology::new(
+                            &settings.exchange,
+                            settings.max_deliveries,
+                        );
+                        let _ = topology.delete(&channel).await;
+                    }
+                    let _ = conn.close(200, "done").await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn assert_error(status: StatusCode, body: &Value, expected_status: u16, code: &str) {
+    assert_eq!(status.as_u16(), expected_status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}

@@ -1,0 +1,18 @@
+//! api integration tests: the real app in-process on port 0, against real Postgres (a fresh
+//! database per test), Redis, RabbitMQ and, for login, a real OpenID provider.
+
+// Tests fail loudly by design: unwrap is the assertion.
+#![allow(clippy::unwrap_used)]
+
+mod audit;
+mod auth;
+mod contract;
+mod errors;
+mod graphql;
+mod helpers;
+mod members;
+mod oidc;
+mod sessions;
+mod tasks;
+mod tokens;
+mod usage;
