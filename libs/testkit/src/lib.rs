@@ -8,6 +8,7 @@
 
 mod database;
 pub mod oidc;
+pub mod service;
 
 pub use database::TestDb;
 
@@ -15,4 +16,10 @@ pub use database::TestDb;
 pub fn postgres_base_url() -> String {
     std::env::var("RC_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+/// Endpoint of the S3-compatible server the tests use (`RC_TEST_S3_ENDPOINT`; default the one
+/// `scripts/start-s3.sh` starts).
+pub fn s3_endpoint() -> String {
+    std::env::var("RC_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".to_owned())
 }

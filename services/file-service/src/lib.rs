@@ -32,21 +32,40 @@ pub fn s3_client(settings: &S3Settings) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// The bucket exists afterwards (created if missing).
+pub async fn ensure_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), String> {
+    match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => {
+            s3.create_bucket()
+                .bucket(bucket)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| describe(&e))?;
+            tracing::info!(%bucket, "created S3 bucket");
+            Ok(())
+        }
+        Err(err) => Err(describe(&err)),
+    }
+}
+
+fn describe(err: &dyn std::error::Error) -> String {
+    format!("{}", aws_sdk_s3::error::DisplayErrorContext(err))
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = rc_db::pool(&settings.database)?;
         let s3 = s3_client(&settings.s3);
         let bucket = settings.s3.bucket.clone();
+        // Best effort at start-up; readiness retries, so an S3 outage only delays it.
+        if let Err(err) = ensure_bucket(&s3, &bucket).await {
+            tracing::warn!(%bucket, %err, "S3 bucket not available yet");
+        }
         let readiness = Readiness::new().postgres(db).check("s3", move || {
             let (s3, bucket) = (s3.clone(), bucket.clone());
-            async move {
-                s3.head_bucket()
-                    .bucket(bucket)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
-            }
+            async move { ensure_bucket(&s3, &bucket).await }
         });
         let ops = OpsServer::bind(
             SERVICE,
