@@ -86,3 +86,12 @@ pub async fn route_not_found(req: HttpRequest) -> actix_web::Result<HttpResponse
     )
     .into())
 }
+
+/// A known route called with a method it does not support.
+pub async fn method_not_allowed(req: HttpRequest) -> actix_web::Result<HttpResponse> {
+    Err(AppError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{} is not supported on {}", req.method(), req.path()),
+    )
+    .into())
+}

@@ -1,3 +1,4 @@
+use super::resource;
 use super::PageParams;
 use crate::auth::Authz;
 use crate::state::AppState;
@@ -8,8 +9,8 @@ use rc_errors::{AppError, AppResult, ErrorBody};
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit-logs", web::get().to(list))
-        .route("/audit-logs/export", web::get().to(export));
+    cfg.service(resource("/audit-logs").get(list))
+        .service(resource("/audit-logs/export").get(export));
 }
 
 /// The organisation's audit log, newest first.

@@ -1,5 +1,6 @@
 //! Login and logout endpoints.
 
+use super::resource;
 use crate::auth::extract::{request_meta, Caller};
 use crate::auth::oidc::safe_return_path;
 use crate::auth::{CSRF_COOKIE, SESSION_COOKIE};
@@ -10,11 +11,11 @@ use rc_errors::{AppError, AppResult, ErrorBody, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth/config", web::get().to(config))
-        .route("/auth/dev-login", web::post().to(dev_login))
-        .route("/auth/oidc/login", web::get().to(oidc_login))
-        .route("/auth/oidc/callback", web::get().to(oidc_callback))
-        .route("/auth/logout", web::post().to(logout));
+    cfg.service(resource("/auth/config").get(config))
+        .service(resource("/auth/dev-login").post(dev_login))
+        .service(resource("/auth/oidc/login").get(oidc_login))
+        .service(resource("/auth/oidc/callback").get(oidc_callback))
+        .service(resource("/auth/logout").post(logout));
 }
 
 /// Which login methods this installation offers.

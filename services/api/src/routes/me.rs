@@ -1,3 +1,4 @@
+use super::resource;
 use crate::auth::Caller;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -7,7 +8,7 @@ use rc_errors::{AppResult, ErrorBody};
 use serde::Serialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/me", web::get().to(me));
+    cfg.service(resource("/me").get(me));
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -1,3 +1,4 @@
+use super::resource;
 use crate::auth::extract::request_meta;
 use crate::auth::{Authz, Caller};
 use crate::state::AppState;
@@ -10,13 +11,15 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/members", web::get().to(list))
-        .route("/members/{user_id}", web::patch().to(change_role))
-        .route("/members/{user_id}", web::delete().to(remove))
-        .route("/invitations", web::get().to(list_invitations))
-        .route("/invitations", web::post().to(invite))
-        .route("/invitations/accept", web::post().to(accept))
-        .route("/invitations/{id}", web::delete().to(revoke_invitation));
+    cfg.service(resource("/members").get(list))
+        .service(
+            resource("/members/{user_id}")
+                .patch(change_role)
+                .delete(remove),
+        )
+        .service(resource("/invitations").get(list_invitations).post(invite))
+        .service(resource("/invitations/accept").post(accept))
+        .service(resource("/invitations/{id}").delete(revoke_invitation));
 }
 
 #[utoipa::path(get, path = "/api/v1/members", tag = "members", responses((status = 200, body = Vec<Member>), (status = 401, body = ErrorBody)))]

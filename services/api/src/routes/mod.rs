@@ -26,9 +26,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tasks::configure)
             .configure(audit::configure)
             .configure(usage::configure)
-            .route("/openapi.json", web::get().to(openapi_json))
+            .service(resource("/openapi.json").get(openapi_json))
             .default_service(web::to(crate::errors::route_not_found)),
     );
+}
+
+/// A route whose unsupported methods answer 405 in the catalogue's JSON shape.
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(crate::errors::method_not_allowed))
 }
 
 async fn openapi_json() -> actix_web::HttpResponse {

@@ -1,3 +1,4 @@
+use super::resource;
 use crate::auth::extract::request_meta;
 use crate::auth::{Authz, Caller};
 use crate::state::AppState;
@@ -7,10 +8,8 @@ use rc_domain::orgs::{CreateOrganization, Organization, UpdateOrganization};
 use rc_errors::{AppError, AppResult, ErrorBody};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/organizations", web::get().to(list))
-        .route("/organizations", web::post().to(create))
-        .route("/organization", web::get().to(current))
-        .route("/organization", web::patch().to(update));
+    cfg.service(resource("/organizations").get(list).post(create))
+        .service(resource("/organization").get(current).patch(update));
 }
 
 /// Organisations the caller belongs to.

@@ -1,3 +1,4 @@
+use super::resource;
 use super::PageParams;
 use crate::auth::Authz;
 use crate::state::AppState;
@@ -9,11 +10,9 @@ use rc_errors::{AppResult, ErrorBody};
 use uuid::Uuid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sessions", web::get().to(list))
-        .route("/sessions", web::post().to(create))
-        .route("/sessions/{id}", web::get().to(get))
-        .route("/sessions/{id}", web::delete().to(delete))
-        .route("/sessions/{id}/stop", web::post().to(stop));
+    cfg.service(resource("/sessions").get(list).post(create))
+        .service(resource("/sessions/{id}").get(get).delete(delete))
+        .service(resource("/sessions/{id}/stop").post(stop));
 }
 
 /// Sessions visible to the caller (members: their own), newest first.

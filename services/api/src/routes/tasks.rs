@@ -1,3 +1,4 @@
+use super::resource;
 use super::PageParams;
 use crate::auth::Authz;
 use crate::state::AppState;
@@ -9,10 +10,9 @@ use rc_errors::{AppResult, ErrorBody};
 use uuid::Uuid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sessions/{id}/tasks", web::get().to(list))
-        .route("/sessions/{id}/tasks", web::post().to(create))
-        .route("/tasks/{id}", web::get().to(get))
-        .route("/tasks/{id}/cancel", web::post().to(cancel));
+    cfg.service(resource("/sessions/{id}/tasks").get(list).post(create))
+        .service(resource("/tasks/{id}").get(get))
+        .service(resource("/tasks/{id}/cancel").post(cancel));
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/tasks", tag = "tasks", params(("id" = Uuid, Path), PageParams),

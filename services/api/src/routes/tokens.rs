@@ -1,3 +1,4 @@
+use super::resource;
 use crate::auth::Authz;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -7,9 +8,8 @@ use rc_errors::{AppResult, ErrorBody};
 use uuid::Uuid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/tokens", web::get().to(list))
-        .route("/tokens", web::post().to(create))
-        .route("/tokens/{id}", web::delete().to(revoke));
+    cfg.service(resource("/tokens").get(list).post(create))
+        .service(resource("/tokens/{id}").delete(revoke));
 }
 
 /// The caller's API tokens in this organisation (never the secrets).

@@ -1,3 +1,4 @@
+use super::resource;
 use crate::auth::Authz;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -6,7 +7,7 @@ use rc_domain::usage::{UsageQuery, UsageRow};
 use rc_errors::{AppResult, ErrorBody};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/usage", web::get().to(report));
+    cfg.service(resource("/usage").get(report));
 }
 
 /// Token and cost totals grouped by user, session or day (members: their own usage only).

@@ -122,3 +122,13 @@ async fn responses_carry_a_request_id() {
         .get("x-request-id")
         .is_some_and(|v| !v.is_empty()));
 }
+
+#[tokio::test]
+async fn wrong_method_on_a_known_route_is_405_json() {
+    let mut app = spawn_app().await;
+    app.dev_login().await;
+    let (status, body) = app
+        .browser_call(Method::PUT, "/api/v1/sessions", None)
+        .await;
+    assert_error(status, &body, 405, "method_not_allowed");
+}
