@@ -150,7 +150,8 @@ fn serve(
             ))
             .route("/graphql", web::post().to(graphql::handler))
             .route("/graphql", web::get().to(graphql::console))
-            .route("/graphql/schema.graphql", web::get().to(graphql_sdl));
+            .route("/graphql/schema.graphql", web::get().to(graphql_sdl))
+            .route("/graphql/ws", web::get().to(graphql::websocket));
         app = app.configure(|cfg| crate::routes::frontend::configure(cfg, &frontend_dir));
         app
     })

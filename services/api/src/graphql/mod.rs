@@ -74,6 +74,43 @@ fn to_server_error(err: &AppError) -> ServerError {
     server
 }
 
+/// GraphQL over WebSocket (graphql-ws / graphql-transport-ws) for subscriptions. The caller is
+/// authenticated at upgrade time (cookie or bearer header), and a browser upgrade from a
+/// foreign `Origin` is refused: WebSockets are not covered by CORS, so without this check any
+/// site could open a socket with the user's cookie.
+pub async fn websocket(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    schema: web::Data<ApiSchema>,
+) -> actix_web::Result<HttpResponse> {
+    if let Some(origin) = req
+        .headers()
+        .get(actix_web::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
+        if !crate::auth::extract::origin_allowed(&state, origin) {
+            return Err(AppError::new(
+                rc_errors::ErrorCode::CsrfRejected,
+                format!("WebSocket connections from origin {origin} are not allowed"),
+            )
+            .into());
+        }
+    }
+    let caller = authenticate(&req, &state).await?;
+    let org = requested_org(&req)?;
+    let mut data = async_graphql::Data::default();
+    data.insert(GqlCaller {
+        caller: Ok(caller),
+        org,
+        meta: request_meta(&req),
+    });
+    data.insert(state.get_ref().clone());
+    async_graphql_actix_web::GraphQLSubscription::new(schema.get_ref().clone())
+        .with_data(data)
+        .start(&req, payload)
+}
+
 /// A small console for trying queries, self-contained (no CDN: the platform runs offline).
 pub async fn console() -> HttpResponse {
     HttpResponse::Ok()

@@ -177,3 +177,55 @@ async fn unauthenticated_and_csrf_and_limits() {
         "{rejected}"
     );
 }
+
+/// Sends a WebSocket upgrade by hand and returns the HTTP status line's code.
+async fn upgrade_status(app: &TestApp, origin: Option<&str>, cookie: Option<&str>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!(
+        "GET /graphql/ws HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n"
+    );
+    if let Some(o) = origin {
+        request.push_str(&format!("Origin: {o}\r\n"));
+    }
+    if let Some(c) = cookie {
+        request.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 512];
+    let n = stream.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    head.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn websocket_upgrades_check_origin_and_authentication() {
+    let app = spawn_app().await;
+    let res = app
+        .browser
+        .post(app.url("/api/v1/auth/dev-login"))
+        .send()
+        .await
+        .unwrap();
+    let sid = res
+        .cookies()
+        .find(|c| c.name() == "rc_session")
+        .unwrap()
+        .value()
+        .to_owned();
+    let cookie = format!("rc_session={sid}");
+    assert_eq!(
+        upgrade_status(&app, Some(crate::helpers::PUBLIC_URL), Some(&cookie)).await,
+        101
+    );
+    assert_eq!(
+        upgrade_status(&app, Some("https://evil.example"), Some(&cookie)).await,
+        403
+    );
+    assert_eq!(
+        upgrade_status(&app, Some(crate::helpers::PUBLIC_URL), None).await,
+        401
+    );
+}
