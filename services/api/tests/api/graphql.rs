@@ -229,3 +229,242 @@ async fn websocket_upgrades_check_origin_and_authentication() {
         401
     );
 }
+
+fn data<'a>(resp: &'a Value, field: &str) -> &'a Value {
+    assert!(resp["errors"].is_null(), "{field}: {resp}");
+    &resp["data"][field]
+}
+
+#[tokio::test]
+async fn every_operation_happy_path_and_role_checks() {
+    let mut app = spawn_app().await;
+    let owner_id = app.dev_login().await;
+    let org = app.org_of(owner_id).await;
+    let owner = app
+        .token_for(
+            org,
+            owner_id,
+            Role::Owner,
+            vec![
+                rc_auth::Scope::Read,
+                rc_auth::Scope::Write,
+                rc_auth::Scope::Admin,
+            ],
+        )
+        .await;
+    let (member_id, member) = app.user_with_role(org, Role::Member).await;
+    let (_, viewer) = app.user_with_role(org, Role::Viewer).await;
+    let (_, stranger) = app.other_org().await;
+
+    // Organisation.
+    let r = gql_token(
+        &app,
+        &owner,
+        "{ organizations { id name role } organization { id policy { maxSessionsPerUser } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(data(&r, "organizations").as_array().unwrap().len(), 1);
+    assert_eq!(data(&r, "organization")["policy"]["maxSessionsPerUser"], 5);
+    let r = gql_token(
+        &app,
+        &owner,
+        r#"mutation { updateOrganization(input: { name: "Renamed" }) { name } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(data(&r, "updateOrganization")["name"], "Renamed");
+    let r = gql_token(
+        &app,
+        &member,
+        r#"mutation { updateOrganization(input: { name: "Nope" }) { name } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&r), "forbidden");
+    let r = gql_token(
+        &app,
+        &owner,
+        r#"mutation { createOrganization(input: { name: "Other" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&r), "forbidden", "tokens cannot create organisations");
+
+    // Members and invitations.
+    let r = gql_token(&app, &viewer, "{ members { userId role } }", json!({})).await;
+    assert_eq!(data(&r, "members").as_array().unwrap().len(), 3);
+    let r = gql_token(
+        &app,
+        &owner,
+        "mutation($u: UUID!) { changeMemberRole(userId: $u, input: { role: VIEWER }) { role } }",
+        json!({ "u": member_id }),
+    )
+    .await;
+    assert_eq!(data(&r, "changeMemberRole")["role"], "VIEWER");
+    let r = gql_token(
+        &app,
+        &owner,
+        "mutation($u: UUID!) { changeMemberRole(userId: $u, input: { role: MEMBER }) { role } }",
+        json!({ "u": member_id }),
+    )
+    .await;
+    assert_eq!(data(&r, "changeMemberRole")["role"], "MEMBER");
+    let r = gql_token(
+        &app,
+        &member,
+        "mutation($u: UUID!) { changeMemberRole(userId: $u, input: { role: ADMIN }) { role } }",
+        json!({ "u": member_id }),
+    )
+    .await;
+    assert_eq!(code(&r), "forbidden");
+    let r = gql_token(&app, &owner, r#"mutation { createInvitation(input: { email: "new@example.com", role: MEMBER }) { token invitation { id email } } }"#, json!({})).await;
+    let inv = data(&r, "createInvitation");
+    let inv_token = inv["token"].as_str().unwrap().to_owned();
+    let inv_id = inv["invitation"]["id"].as_str().unwrap().to_owned();
+    let r = gql_token(&app, &owner, "{ invitations { id email } }", json!({})).await;
+    assert_eq!(data(&r, "invitations")[0]["email"], "new@example.com");
+    let r = gql_token(&app, &member, "{ invitations { id } }", json!({})).await;
+    assert_eq!(code(&r), "forbidden");
+    let r = gql_token(
+        &app,
+        &stranger,
+        "mutation($t: String!) { acceptInvitation(token: $t) }",
+        json!({ "t": inv_token }),
+    )
+    .await;
+    assert_eq!(code(&r), "forbidden", "addressed to someone else");
+    let r = gql_token(
+        &app,
+        &owner,
+        "mutation($i: UUID!) { revokeInvitation(id: $i) }",
+        json!({ "i": inv_id }),
+    )
+    .await;
+    assert_eq!(data(&r, "revokeInvitation"), true);
+    let r = gql_token(
+        &app,
+        &owner,
+        r#"mutation { createInvitation(input: { email: "bad", role: MEMBER }) { token } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&r), "validation_failed");
+
+    // Tokens.
+    let r = gql_token(&app, &owner, r#"mutation { createToken(input: { name: "gql", scopes: [READ] }) { secret token { id prefix } } }"#, json!({})).await;
+    let created = data(&r, "createToken");
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let token_id = created["token"]["id"].as_str().unwrap().to_owned();
+    let r = gql_token(&app, &secret, "{ me { id } }", json!({})).await;
+    assert_eq!(data(&r, "me")["id"], owner_id.to_string());
+    let r = gql_token(&app, &owner, "{ tokens { id name } }", json!({})).await;
+    assert!(data(&r, "tokens")
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == token_id.as_str()));
+    let r = gql_token(
+        &app,
+        &owner,
+        "mutation($i: UUID!) { revokeToken(id: $i) }",
+        json!({ "i": token_id }),
+    )
+    .await;
+    assert_eq!(data(&r, "revokeToken"), true);
+    let r = gql_token(&app, &secret, "{ me { id } }", json!({})).await;
+    assert_eq!(code(&r), "unauthenticated");
+
+    // Sessions and tasks.
+    let r = gql_token(
+        &app,
+        &member,
+        r#"mutation { createSession(input: { name: "s" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    let sid = data(&r, "createSession")["id"].as_str().unwrap().to_owned();
+    let r = gql_token(
+        &app,
+        &member,
+        r#"mutation($s: UUID!) { createTask(sessionId: $s, input: { prompt: "p" }) { id } }"#,
+        json!({ "s": sid }),
+    )
+    .await;
+    let tid = data(&r, "createTask")["id"].as_str().unwrap().to_owned();
+    let r = gql_token(&app, &viewer, "query($s: UUID!, $t: UUID!) { tasks(sessionId: $s) { items { id } } task(id: $t) { state } }", json!({ "s": sid, "t": tid })).await;
+    assert_eq!(data(&r, "tasks")["items"][0]["id"], tid);
+    let r = gql_token(
+        &app,
+        &stranger,
+        "query($t: UUID!) { task(id: $t) { state } }",
+        json!({ "t": tid }),
+    )
+    .await;
+    assert_eq!(code(&r), "not_found");
+    let r = gql_token(
+        &app,
+        &member,
+        "mutation($t: UUID!) { cancelTask(id: $t) { state } }",
+        json!({ "t": tid }),
+    )
+    .await;
+    assert_eq!(data(&r, "cancelTask")["state"], "CANCELLED");
+    let r = gql_token(
+        &app,
+        &viewer,
+        "mutation($s: UUID!) { stopSession(id: $s) { state } }",
+        json!({ "s": sid }),
+    )
+    .await;
+    assert_eq!(code(&r), "forbidden");
+    let r = gql_token(
+        &app,
+        &member,
+        "mutation($s: UUID!) { stopSession(id: $s) { state } }",
+        json!({ "s": sid }),
+    )
+    .await;
+    assert_eq!(data(&r, "stopSession")["state"], "STOPPING");
+    let r = gql_token(
+        &app,
+        &member,
+        "mutation($s: UUID!) { deleteSession(id: $s) }",
+        json!({ "s": sid }),
+    )
+    .await;
+    assert_eq!(data(&r, "deleteSession"), true);
+
+    // Audit log and usage.
+    let r = gql_token(&app, &owner, r#"{ auditLogs(filter: { action: "session.*" }, limit: 10) { items { action actorLabel } nextCursor } }"#, json!({})).await;
+    let actions: Vec<&str> = data(&r, "auditLogs")["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["session.delete", "session.stop", "session.create"]
+    );
+    let r = gql_token(
+        &app,
+        &member,
+        "{ usage(query: { groupBy: USER }) { key costMicros } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(data(&r, "usage").as_array().unwrap().len(), 0);
+
+    // Removing a member last (it revokes their tokens).
+    let r = gql_token(
+        &app,
+        &owner,
+        "mutation($u: UUID!) { removeMember(userId: $u) }",
+        json!({ "u": member_id }),
+    )
+    .await;
+    assert_eq!(data(&r, "removeMember"), true);
+    let r = gql_token(&app, &member, "{ me { id } }", json!({})).await;
+    assert_eq!(code(&r), "unauthenticated");
+}
