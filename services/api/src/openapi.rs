@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         routes::audit::list, routes::audit::export,
         routes::usage::report,
     ),
+    // Referenced only from query parameters, so not discovered automatically.
+    components(schemas(rc_domain::usage::UsageGroup, rc_domain::sessions::SessionState)),
     modifiers(&Security),
     security(("bearer" = []), ("cookie" = [])),
 )]

@@ -8,7 +8,7 @@ use crate::rate_limit::{self, Limiter};
 use crate::state::AppState;
 use crate::{errors, graphql, openapi, routes, trace, SERVICE};
 use actix_web::{middleware, web, App, HttpResponse, HttpServer};
-use rc_bus::Bus;
+use rc_bus::{Bus, ReadinessExt};
 use rc_config::Settings;
 use rc_domain::Domain;
 use rc_runtime::ops::Readiness;
@@ -55,14 +55,10 @@ impl Application {
             ),
             oidc,
         };
-        let bus_check = bus.clone();
         let readiness = Readiness::new()
             .postgres(db)
             .redis(redis)
-            .check("rabbitmq", move || {
-                let bus = bus_check.clone();
-                async move { bus.ping().await.map_err(|e| e.to_string()) }
-            });
+            .rabbitmq(bus.clone());
 
         let listener = TcpListener::bind((settings.api.host.as_str(), settings.api.port))?;
         let port = listener.local_addr()?.port();

@@ -14,7 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The organisation's audit log, newest first.
-#[utoipa::path(get, path = "/api/v1/audit-logs", tag = "audit", params(AuditFilter, PageParams),
+#[utoipa::path(operation_id = "audit_list", get, path = "/api/v1/audit-logs", tag = "audit", params(AuditFilter, PageParams),
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -41,7 +41,7 @@ pub struct ExportFormat {
 }
 
 /// Downloads the filtered audit log (up to 100,000 rows) as CSV or JSON.
-#[utoipa::path(get, path = "/api/v1/audit-logs/export", tag = "audit", params(AuditFilter, ExportFormat),
+#[utoipa::path(operation_id = "audit_export", get, path = "/api/v1/audit-logs/export", tag = "audit", params(AuditFilter, ExportFormat),
     responses((status = 200, description = "CSV or JSON file"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn export(
     state: web::Data<AppState>,

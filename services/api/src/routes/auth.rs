@@ -25,7 +25,7 @@ pub struct AuthConfig {
     pub dev_login: bool,
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/config", tag = "auth", responses((status = 200, body = AuthConfig)))]
+#[utoipa::path(operation_id = "auth_config", get, path = "/api/v1/auth/config", tag = "auth", responses((status = 200, body = AuthConfig)))]
 pub async fn config(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(AuthConfig {
         oidc: state.oidc.is_some(),
@@ -66,7 +66,7 @@ pub struct LoginResult {
 }
 
 /// One-click local login as `dev@localhost` — dev profile only, refused in production.
-#[utoipa::path(post, path = "/api/v1/auth/dev-login", tag = "auth", responses((status = 200, body = LoginResult), (status = 403, body = ErrorBody)))]
+#[utoipa::path(operation_id = "dev_login", post, path = "/api/v1/auth/dev-login", tag = "auth", responses((status = 200, body = LoginResult), (status = 403, body = ErrorBody)))]
 pub async fn dev_login(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     if !state.settings().dev_login_enabled() {
         return Err(AppError::new(
@@ -105,7 +105,7 @@ pub struct LoginQuery {
 }
 
 /// Redirects the browser to the identity provider.
-#[utoipa::path(get, path = "/api/v1/auth/oidc/login", tag = "auth", params(LoginQuery), responses((status = 302, description = "to the identity provider"), (status = 303, description = "back to /login with an error")))]
+#[utoipa::path(operation_id = "oidc_login", get, path = "/api/v1/auth/oidc/login", tag = "auth", params(LoginQuery), responses((status = 302, description = "to the identity provider"), (status = 303, description = "back to /login with an error")))]
 pub async fn oidc_login(state: web::Data<AppState>, query: web::Query<LoginQuery>) -> HttpResponse {
     let Some(oidc) = state.oidc.clone() else {
         return login_error_redirect(&AppError::new(
@@ -154,7 +154,7 @@ fn urlencode(s: &str) -> String {
 }
 
 /// The identity provider returns here; on success sets the session cookie and redirects.
-#[utoipa::path(get, path = "/api/v1/auth/oidc/callback", tag = "auth", params(CallbackQuery), responses((status = 303, description = "to the app, or to /login with an error")))]
+#[utoipa::path(operation_id = "oidc_callback", get, path = "/api/v1/auth/oidc/callback", tag = "auth", params(CallbackQuery), responses((status = 303, description = "to the app, or to /login with an error")))]
 pub async fn oidc_callback(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -206,7 +206,7 @@ pub async fn oidc_callback(
 }
 
 /// Revokes the login session (browser) — API tokens are revoked through /tokens.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)))]
+#[utoipa::path(operation_id = "auth_logout", post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -20,7 +20,7 @@ pub struct Me {
     pub csrf_token: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+#[utoipa::path(operation_id = "me_me", get, path = "/api/v1/me", tag = "me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
     let user = rc_domain::login::get_user(&state.domain.db, caller.user_id()).await?;
     let mut organizations = rc_domain::orgs::list_for_user(&state.domain.db, user.id).await?;

@@ -22,7 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/invitations/{id}").delete(revoke_invitation));
 }
 
-#[utoipa::path(get, path = "/api/v1/members", tag = "members", responses((status = 200, body = Vec<Member>), (status = 401, body = ErrorBody)))]
+#[utoipa::path(operation_id = "members_list", get, path = "/api/v1/members", tag = "members", responses((status = 200, body = Vec<Member>), (status = 401, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::MembersRead>,
@@ -30,7 +30,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(rc_domain::members::list(&state.domain.db, &g).await?))
 }
 
-#[utoipa::path(patch, path = "/api/v1/members/{user_id}", tag = "members", params(("user_id" = Uuid, Path)), request_body = ChangeRole,
+#[utoipa::path(operation_id = "change_role", patch, path = "/api/v1/members/{user_id}", tag = "members", params(("user_id" = Uuid, Path)), request_body = ChangeRole,
     responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn change_role(
     state: web::Data<AppState>,
@@ -44,7 +44,7 @@ pub async fn change_role(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/members/{user_id}", tag = "members", params(("user_id" = Uuid, Path)),
+#[utoipa::path(operation_id = "members_remove", delete, path = "/api/v1/members/{user_id}", tag = "members", params(("user_id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn remove(
     state: web::Data<AppState>,
@@ -55,7 +55,7 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/invitations", tag = "members", responses((status = 200, body = Vec<Invitation>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(operation_id = "list_invitations", get, path = "/api/v1/invitations", tag = "members", responses((status = 200, body = Vec<Invitation>), (status = 403, body = ErrorBody)))]
 pub async fn list_invitations(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::MembersManage>,
@@ -64,7 +64,7 @@ pub async fn list_invitations(
 }
 
 /// Invites an e-mail address; the response holds the secret link, shown only once.
-#[utoipa::path(post, path = "/api/v1/invitations", tag = "members", request_body = CreateInvitation,
+#[utoipa::path(operation_id = "members_invite", post, path = "/api/v1/invitations", tag = "members", request_body = CreateInvitation,
     responses((status = 201, body = CreatedInvitation), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn invite(
     state: web::Data<AppState>,
@@ -83,7 +83,7 @@ pub async fn invite(
     Ok(HttpResponse::Created().json(created))
 }
 
-#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "members", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+#[utoipa::path(operation_id = "revoke_invitation", delete, path = "/api/v1/invitations/{id}", tag = "members", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn revoke_invitation(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::MembersManage>,
@@ -105,7 +105,7 @@ pub struct Accepted {
 }
 
 /// The signed-in user joins the organisation of the invitation addressed to their e-mail.
-#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "members", request_body = AcceptInvitation,
+#[utoipa::path(operation_id = "members_accept", post, path = "/api/v1/invitations/accept", tag = "members", request_body = AcceptInvitation,
     responses((status = 200, body = Accepted), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn accept(
     req: HttpRequest,

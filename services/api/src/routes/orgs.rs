@@ -13,7 +13,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Organisations the caller belongs to.
-#[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations", responses((status = 200, body = Vec<Organization>), (status = 401, body = ErrorBody)))]
+#[utoipa::path(operation_id = "orgs_list", get, path = "/api/v1/organizations", tag = "organizations", responses((status = 200, body = Vec<Organization>), (status = 401, body = ErrorBody)))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
     let mut orgs = rc_domain::orgs::list_for_user(&state.domain.db, caller.user_id()).await?;
     if let Caller::Token(actor) = &caller {
@@ -23,7 +23,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpR
 }
 
 /// Creates an organisation owned by the caller (browser sessions only).
-#[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations", request_body = CreateOrganization, responses((status = 201, body = Organization), (status = 400, body = ErrorBody)))]
+#[utoipa::path(operation_id = "orgs_create", post, path = "/api/v1/organizations", tag = "organizations", request_body = CreateOrganization, responses((status = 201, body = Organization), (status = 400, body = ErrorBody)))]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -48,7 +48,7 @@ pub async fn create(
 }
 
 /// The organisation selected by `X-Org-Id` (default: the caller's first).
-#[utoipa::path(get, path = "/api/v1/organization", tag = "organizations", responses((status = 200, body = Organization), (status = 404, body = ErrorBody)))]
+#[utoipa::path(operation_id = "orgs_current", get, path = "/api/v1/organization", tag = "organizations", responses((status = 200, body = Organization), (status = 404, body = ErrorBody)))]
 pub async fn current(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::OrgRead>,
@@ -57,7 +57,7 @@ pub async fn current(
 }
 
 /// Renames the organisation or replaces its policy (owners).
-#[utoipa::path(patch, path = "/api/v1/organization", tag = "organizations", request_body = UpdateOrganization, responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(operation_id = "orgs_update", patch, path = "/api/v1/organization", tag = "organizations", request_body = UpdateOrganization, responses((status = 200, body = Organization), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn update(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::OrgManage>,

@@ -16,7 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Sessions visible to the caller (members: their own), newest first.
-#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(SessionFilter, PageParams),
+#[utoipa::path(operation_id = "sessions_list", get, path = "/api/v1/sessions", tag = "sessions", params(SessionFilter, PageParams),
     responses((status = 200, body = Page<Session>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -30,7 +30,7 @@ pub async fn list(
 }
 
 /// Creates a session record (state `pending`) and asks session-manager to build its sandbox.
-#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = CreateSession,
+#[utoipa::path(operation_id = "sessions_create", post, path = "/api/v1/sessions", tag = "sessions", request_body = CreateSession,
     responses((status = 201, body = Session), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -41,7 +41,7 @@ pub async fn create(
         .json(rc_domain::sessions::create(&state.domain, &g, body.into_inner()).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)), responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
+#[utoipa::path(operation_id = "sessions_get", get, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)), responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::SessionsRead>,
@@ -52,7 +52,7 @@ pub async fn get(
 }
 
 /// Stops the sandbox (state `stopping`, then `stopped` once session-manager is done).
-#[utoipa::path(post, path = "/api/v1/sessions/{id}/stop", tag = "sessions", params(("id" = Uuid, Path)),
+#[utoipa::path(operation_id = "sessions_stop", post, path = "/api/v1/sessions/{id}/stop", tag = "sessions", params(("id" = Uuid, Path)),
     responses((status = 200, body = Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn stop(
     state: web::Data<AppState>,
@@ -64,7 +64,7 @@ pub async fn stop(
 }
 
 /// Deletes the session: it disappears from lists, its sandbox and volumes are removed.
-#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)),
+#[utoipa::path(operation_id = "sessions_delete", delete, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<AppState>,

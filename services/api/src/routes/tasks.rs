@@ -15,7 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/tasks/{id}/cancel").post(cancel));
 }
 
-#[utoipa::path(get, path = "/api/v1/sessions/{id}/tasks", tag = "tasks", params(("id" = Uuid, Path), PageParams),
+#[utoipa::path(operation_id = "tasks_list", get, path = "/api/v1/sessions/{id}/tasks", tag = "tasks", params(("id" = Uuid, Path), PageParams),
     responses((status = 200, body = Page<Task>), (status = 404, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
@@ -35,7 +35,7 @@ pub async fn list(
 }
 
 /// Queues a prompt on the session.
-#[utoipa::path(post, path = "/api/v1/sessions/{id}/tasks", tag = "tasks", params(("id" = Uuid, Path)), request_body = CreateTask,
+#[utoipa::path(operation_id = "tasks_create", post, path = "/api/v1/sessions/{id}/tasks", tag = "tasks", params(("id" = Uuid, Path)), request_body = CreateTask,
     responses((status = 201, body = Task), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -48,7 +48,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = Uuid, Path)), responses((status = 200, body = Task), (status = 404, body = ErrorBody)))]
+#[utoipa::path(operation_id = "tasks_get", get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = Uuid, Path)), responses((status = 200, body = Task), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::TasksRead>,
@@ -58,7 +58,7 @@ pub async fn get(
 }
 
 /// Cancels a queued task, or requests the interrupt of a running one.
-#[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks", params(("id" = Uuid, Path)),
+#[utoipa::path(operation_id = "tasks_cancel", post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks", params(("id" = Uuid, Path)),
     responses((status = 200, body = Task), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(
     state: web::Data<AppState>,

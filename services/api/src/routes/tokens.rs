@@ -13,7 +13,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The caller's API tokens in this organisation (never the secrets).
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<ApiToken>), (status = 401, body = ErrorBody)))]
+#[utoipa::path(operation_id = "tokens_list", get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<ApiToken>), (status = 401, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::TokensManage>,
@@ -22,7 +22,7 @@ pub async fn list(
 }
 
 /// Creates a token; the secret is in this response only.
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = CreateToken,
+#[utoipa::path(operation_id = "tokens_create", post, path = "/api/v1/tokens", tag = "tokens", request_body = CreateToken,
     responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -33,7 +33,7 @@ pub async fn create(
         .json(rc_domain::tokens::create(&state.domain.db, &g, body.into_inner()).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+#[utoipa::path(operation_id = "tokens_revoke", delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::TokensManage>,

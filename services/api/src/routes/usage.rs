@@ -11,7 +11,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Token and cost totals grouped by user, session or day (members: their own usage only).
-#[utoipa::path(get, path = "/api/v1/usage", tag = "usage", params(UsageQuery), responses((status = 200, body = Vec<UsageRow>), (status = 400, body = ErrorBody)))]
+#[utoipa::path(operation_id = "usage_report", get, path = "/api/v1/usage", tag = "usage", params(UsageQuery), responses((status = 200, body = Vec<UsageRow>), (status = 400, body = ErrorBody)))]
 pub async fn report(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::UsageRead>,

@@ -44,8 +44,23 @@ fn every_operation_is_documented() {
     let doc: serde_json::Value = serde_json::from_str(&api::openapi::document()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 20, "only {} paths documented", paths.len());
+    // Client generators need unique operation ids and resolvable references.
+    let mut ids = std::collections::HashSet::new();
+    let text = doc.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling $ref to {name}"
+        );
+    }
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                ids.insert(id.clone()),
+                "{method} {path}: operationId {id:?} is not unique"
+            );
             assert!(
                 op["tags"].as_array().is_some_and(|t| !t.is_empty()),
                 "{method} {path} has no tag"

@@ -1,0 +1,24 @@
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { BrowserRouter } from "react-router";
+import { AppRoutes } from "./app/App";
+import { AuthProvider } from "./app/auth";
+import { applyStoredTheme } from "./app/theme";
+import { stashInvitationToken } from "./pages/AcceptInvitationPage";
+import "./styles.css";
+
+applyStoredTheme();
+stashInvitationToken();
+
+const root = document.getElementById("root");
+if (!root) throw new Error("missing #root");
+
+createRoot(root).render(
+  <StrictMode>
+    <BrowserRouter>
+      <AuthProvider>
+        <AppRoutes />
+      </AuthProvider>
+    </BrowserRouter>
+  </StrictMode>,
+);

@@ -1,0 +1,198 @@
+import { useCallback, useState } from "react";
+import { Link, useNavigate } from "react-router";
+import { unwrap } from "../api/client";
+import { SESSION_STATES, type Session, type SessionState } from "../api/types";
+import { useApi, useAuth } from "../app/auth";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { EmptyState, LoadMore, Loading, PageHeader } from "../components/Page";
+import { StateBadge } from "../components/StateBadge";
+import { Time } from "../components/Time";
+import { usePaged } from "../lib/hooks";
+import { useMembers } from "../lib/members";
+import { can } from "../lib/roles";
+import { CreateSessionDialog } from "./sessions/CreateSessionDialog";
+import { STOPPABLE, useSessionActions } from "./sessions/sessionActions";
+
+const PAGE_SIZE = 25;
+
+export function SessionsPage() {
+  const api = useApi();
+  const { role } = useAuth();
+  const navigate = useNavigate();
+  const canWrite = can(role, "sessions.write");
+  const seesOthers = role !== "member";
+  const [state, setState] = useState<SessionState | "">("");
+  const [creating, setCreating] = useState(false);
+  const { names } = useMembers();
+
+  const sessions = usePaged<Session>(
+    useCallback(
+      (cursor: string | undefined, signal: AbortSignal) =>
+        unwrap(
+          api.GET("/api/v1/sessions", {
+            params: { query: { limit: PAGE_SIZE, ...(state ? { state } : {}), ...(cursor ? { cursor } : {}) } },
+            signal,
+          }),
+        ),
+      [api, state],
+    ),
+  );
+
+  const { update } = sessions;
+  const { ask, dialog } = useSessionActions({
+    onStopped: useCallback(
+      (s: Session) => {
+        update((items) => items.map((i) => (i.id === s.id ? s : i)));
+      },
+      [update],
+    ),
+    onDeleted: useCallback(
+      (s: Session) => {
+        update((items) => items.filter((i) => i.id !== s.id));
+      },
+      [update],
+    ),
+  });
+
+  const onCreated = useCallback(
+    (s: Session) => {
+      setCreating(false);
+      void navigate(`/sessions/${s.id}`);
+    },
+    [navigate],
+  );
+
+  return (
+    <section className="page">
+      <PageHeader
+        title="Sessions"
+        actions={
+          canWrite ? (
+            <button
+              type="button"
+              className="button button-primary"
+              onClick={() => {
+                setCreating(true);
+              }}
+            >
+              New session
+            </button>
+          ) : null
+        }
+      />
+      <div className="toolbar" role="search" aria-label="Filter sessions">
+        <div className="field field-inline">
+          <label htmlFor="session-state-filter" className="field-label">
+            State
+          </label>
+          <select
+            id="session-state-filter"
+            className="input input-compact"
+            value={state}
+            onChange={(e) => {
+              setState(e.target.value as SessionState | "");
+            }}
+          >
+            <option value="">All states</option>
+            {SESSION_STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="button" className="button" onClick={sessions.reload} disabled={sessions.loading}>
+          Refresh
+        </button>
+      </div>
+
+      <ErrorAlert error={sessions.error} title="Could not load sessions." onRetry={sessions.reload} />
+      {sessions.loading && sessions.items.length === 0 ? <Loading label="Loading sessions…" /> : null}
+      {!sessions.loading && !sessions.error && sessions.items.length === 0 ? (
+        <EmptyState>
+          {state ? `No ${state} sessions.` : "No sessions yet."}
+          {canWrite && !state ? " Create one to start working with Claude." : null}
+        </EmptyState>
+      ) : null}
+
+      {sessions.items.length > 0 ? (
+        <table className="table table-cards">
+          <caption className="visually-hidden">Sessions{state ? ` in state ${state}` : ""}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">State</th>
+              {seesOthers ? <th scope="col">Owner</th> : null}
+              <th scope="col">Model</th>
+              <th scope="col">Created</th>
+              {canWrite ? (
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              ) : null}
+            </tr>
+          </thead>
+          <tbody>
+            {sessions.items.map((s) => (
+              <tr key={s.id}>
+                <td data-label="Name">
+                  <Link to={`/sessions/${s.id}`} className="strong-link">
+                    {s.name}
+                  </Link>
+                  {s.repository_url ? <div className="muted small truncate">{s.repository_url}</div> : null}
+                </td>
+                <td data-label="State">
+                  <StateBadge state={s.state} />
+                </td>
+                {seesOthers ? <td data-label="Owner">{names.get(s.owner_id) ?? "—"}</td> : null}
+                <td data-label="Model" className="mono small">
+                  {s.model}
+                </td>
+                <td data-label="Created">
+                  <Time value={s.created_at} />
+                </td>
+                {canWrite ? (
+                  <td className="row-actions">
+                    {STOPPABLE.has(s.state) ? (
+                      <button
+                        type="button"
+                        className="button button-small"
+                        onClick={() => {
+                          ask("stop", s);
+                        }}
+                        aria-label={`Stop ${s.name}`}
+                      >
+                        Stop
+                      </button>
+                    ) : null}
+                    <button
+                      type="button"
+                      className="button button-small button-danger-outline"
+                      onClick={() => {
+                        ask("delete", s);
+                      }}
+                      aria-label={`Delete ${s.name}`}
+                    >
+                      Delete
+                    </button>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <LoadMore hasMore={sessions.hasMore} loading={sessions.loadingMore} onLoadMore={sessions.loadMore} />
+
+      {creating ? (
+        <CreateSessionDialog
+          onClose={() => {
+            setCreating(false);
+          }}
+          onCreated={onCreated}
+        />
+      ) : null}
+      {dialog}
+    </section>
+  );
+}
