@@ -17,3 +17,17 @@ pub mod topology;
 
 pub use messages::Message;
 pub use publisher::{Bus, BusError};
+
+/// Adds the broker to a service's `/readyz` checks.
+pub trait ReadinessExt {
+    fn rabbitmq(self, bus: std::sync::Arc<Bus>) -> Self;
+}
+
+impl ReadinessExt for rc_runtime::ops::Readiness {
+    fn rabbitmq(self, bus: std::sync::Arc<Bus>) -> Self {
+        self.check("rabbitmq", move || {
+            let bus = bus.clone();
+            async move { bus.ping().await.map_err(|e| e.to_string()) }
+        })
+    }
+}

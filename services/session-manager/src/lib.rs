@@ -2,7 +2,7 @@
 //! services, declares the bus topology and serves health, readiness and metrics; the sandbox
 //! runtime (Docker, agent channel, model proxy) is the next milestone (see README "Status").
 
-use rc_bus::Bus;
+use rc_bus::{Bus, ReadinessExt};
 use rc_config::Settings;
 use rc_runtime::ops::{OpsServer, Readiness};
 use std::future::Future;
@@ -21,14 +21,7 @@ impl Application {
         let redis =
             rc_runtime::checks::redis_pool(settings.redis.url.expose(), settings.redis.pool_size)?;
         let bus = Arc::new(Bus::new(&settings.amqp));
-        let bus_check = bus.clone();
-        let readiness = Readiness::new()
-            .postgres(db)
-            .redis(redis)
-            .check("rabbitmq", move || {
-                let bus = bus_check.clone();
-                async move { bus.ping().await.map_err(|e| e.to_string()) }
-            });
+        let readiness = Readiness::new().postgres(db).redis(redis).rabbitmq(bus.clone());
         let ops = OpsServer::bind(
             SERVICE,
             &settings.session_manager.host,
