@@ -21,7 +21,10 @@ impl Application {
         let redis =
             rc_runtime::checks::redis_pool(settings.redis.url.expose(), settings.redis.pool_size)?;
         let bus = Arc::new(Bus::new(&settings.amqp));
-        let readiness = Readiness::new().postgres(db).redis(redis).rabbitmq(bus.clone());
+        let readiness = Readiness::new()
+            .postgres(db)
+            .redis(redis)
+            .rabbitmq(bus.clone());
         let ops = OpsServer::bind(
             SERVICE,
             &settings.session_manager.host,
