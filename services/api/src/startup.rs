@@ -118,6 +118,10 @@ fn serve(
     let readiness = web::Data::new(readiness);
     let metrics = web::Data::new(rc_telemetry::prometheus_handle());
     let schema = web::Data::new(graphql::build_schema());
+    let graphiql = std::path::Path::new(&frontend_dir).join("graphiql.html");
+    let graphiql = web::Data::new(graphql::GraphiqlPage(
+        (!frontend_dir.is_empty() && graphiql.is_file()).then_some(graphiql),
+    ));
     let server = HttpServer::new(move || {
         let limiter = limiter.clone();
         let mut app = App::new()
@@ -134,6 +138,7 @@ fn serve(
             .app_data(readiness.clone())
             .app_data(metrics.clone())
             .app_data(schema.clone())
+            .app_data(graphiql.clone())
             .app_data(errors::json_config(max_body))
             .app_data(errors::query_config())
             .app_data(errors::path_config())

@@ -111,9 +111,19 @@ pub async fn websocket(
         .start(&req, payload)
 }
 
-/// A small console for trying queries, self-contained (no CDN: the platform runs offline).
-pub async fn console() -> HttpResponse {
-    HttpResponse::Ok()
+/// The built frontend's GraphiQL page (`graphiql.html`, bundled by Vite with no CDN), when the
+/// frontend is built.
+#[derive(Clone)]
+pub struct GraphiqlPage(pub Option<std::path::PathBuf>);
+
+/// `GET /graphql`: GraphiQL when the frontend is built, otherwise a small self-contained console
+/// (the platform runs offline, so neither may load assets from a CDN).
+pub async fn console(page: web::Data<GraphiqlPage>) -> actix_web::Result<HttpResponse> {
+    let html = match &page.0 {
+        Some(path) => tokio::fs::read(path).await?,
+        None => include_str!("console.html").as_bytes().to_vec(),
+    };
+    Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(include_str!("console.html"))
+        .body(html))
 }

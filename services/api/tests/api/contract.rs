@@ -103,3 +103,49 @@ async fn openapi_and_interactive_docs_are_served_offline() {
         .unwrap();
     assert!(console.contains("GraphQL console") && !console.contains("://cdn."));
 }
+
+#[tokio::test]
+async fn the_built_frontend_and_its_graphiql_page_are_served() {
+    let dir = std::env::temp_dir().join(format!("rc-frontend-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>app shell</title>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("graphiql.html"),
+        "<!doctype html><title>GraphiQL</title>",
+    )
+    .unwrap();
+    std::fs::write(dir.join("assets/app.js"), "console.log(1)").unwrap();
+    let options = crate::helpers::Options {
+        frontend_dir: dir.to_string_lossy().into_owned(),
+        ..Default::default()
+    };
+    let app = crate::helpers::spawn_app_with(options).await;
+    let page = reqwest::get(app.url("/graphql"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<title>GraphiQL</title>"), "{page}");
+    // Client-side routes get the app shell; assets are served; API routes stay JSON.
+    let shell = reqwest::get(app.url("/sessions/123"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shell.contains("app shell"), "{shell}");
+    let asset = reqwest::get(app.url("/assets/app.js")).await.unwrap();
+    assert_eq!(asset.status(), 200);
+    let api = reqwest::get(app.url("/api/v1/nope")).await.unwrap();
+    assert_eq!(api.status(), 404);
+    assert!(api.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("json"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -31,6 +31,7 @@ pub struct Options {
     pub max_body_bytes: usize,
     pub oidc: Option<rc_config::OidcSettings>,
     pub allowed_domains: Vec<String>,
+    pub frontend_dir: String,
 }
 
 impl Default for Options {
@@ -41,6 +42,7 @@ impl Default for Options {
             max_body_bytes: 64 * 1024,
             oidc: None,
             allowed_domains: vec![],
+            frontend_dir: String::new(),
         }
     }
 }
@@ -59,7 +61,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     settings.amqp.exchange = format!("rctest-{unique}");
     settings.api.port = 0;
     settings.api.public_url = PUBLIC_URL.into();
-    settings.api.frontend_dir = String::new();
+    settings.api.frontend_dir = options.frontend_dir.clone();
     settings.api.max_body_bytes = options.max_body_bytes;
     settings.api.rate_limit.per_second = options.rate_per_second;
     settings.api.rate_limit.burst = options.burst;
