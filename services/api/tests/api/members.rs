@@ -240,3 +240,83 @@ async fn organisation_policy_is_owner_only_and_validated() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["name"], "Second");
 }
+
+#[tokio::test]
+async fn every_id_addressed_endpoint_hides_other_organisations() {
+    let mut app = spawn_app().await;
+    let owner = app.dev_login().await;
+    let org = app.org_of(owner).await;
+    let (_, member) = app.user_with_role(org, Role::Member).await;
+    let session = app.create_session(&member, "s").await;
+    let sid = session["id"].as_str().unwrap().to_owned();
+    let (_, task) = app
+        .token_call(
+            &member,
+            Method::POST,
+            &format!("/api/v1/sessions/{sid}/tasks"),
+            Some(json!({ "prompt": "p" })),
+        )
+        .await;
+    let tid = task["id"].as_str().unwrap().to_owned();
+    let (_, inv) = app
+        .browser_call(
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({ "email": "x@example.com", "role": "member" })),
+        )
+        .await;
+    let iid = inv["invitation"]["id"].as_str().unwrap().to_owned();
+    let (_, tok) = app
+        .browser_call(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(json!({ "name": "t", "scopes": ["read"] })),
+        )
+        .await;
+    let token_id = tok["token"]["id"].as_str().unwrap().to_owned();
+
+    let (_, stranger) = app.other_org().await;
+    let role = json!({ "role": "viewer" });
+    let cases: Vec<(Method, String, Option<serde_json::Value>)> = vec![
+        (Method::GET, format!("/api/v1/sessions/{sid}"), None),
+        (Method::POST, format!("/api/v1/sessions/{sid}/stop"), None),
+        (Method::DELETE, format!("/api/v1/sessions/{sid}"), None),
+        (Method::GET, format!("/api/v1/sessions/{sid}/tasks"), None),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{sid}/tasks"),
+            Some(json!({ "prompt": "x" })),
+        ),
+        (Method::GET, format!("/api/v1/tasks/{tid}"), None),
+        (Method::POST, format!("/api/v1/tasks/{tid}/cancel"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/members/{owner}"),
+            Some(role),
+        ),
+        (Method::DELETE, format!("/api/v1/members/{owner}"), None),
+        (Method::DELETE, format!("/api/v1/invitations/{iid}"), None),
+        (Method::DELETE, format!("/api/v1/tokens/{token_id}"), None),
+    ];
+    for (method, path, body) in cases {
+        let (status, err) = app.token_call(&stranger, method.clone(), &path, body).await;
+        assert_eq!(status.as_u16(), 404, "{method} {path}: {err}");
+        assert_error(status, &err, 404, "not_found");
+    }
+    // Nothing was changed by the attempts.
+    let (_, s) = app
+        .token_call(
+            &member,
+            Method::GET,
+            &format!("/api/v1/sessions/{sid}"),
+            None,
+        )
+        .await;
+    assert_eq!(s["state"], "pending");
+    let (_, t) = app
+        .token_call(&member, Method::GET, &format!("/api/v1/tasks/{tid}"), None)
+        .await;
+    assert_eq!(t["state"], "queued");
+    let (_, members) = app.browser_call(Method::GET, "/api/v1/members", None).await;
+    assert_eq!(members.as_array().unwrap().len(), 2);
+}
