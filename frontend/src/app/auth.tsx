@@ -13,8 +13,7 @@ import {
 } from "react";
 import { type ApiClient, type ApiError, asApiError, createApiClient, unwrap } from "../api/client";
 import type { Me, Organization, Role } from "../api/types";
-
-const ORG_STORAGE_KEY = "rc.orgId";
+import { storedOrgId, storeOrgId } from "../lib/selectedOrg";
 
 export type AuthStatus = "loading" | "anonymous" | "ready" | "error";
 
@@ -37,22 +36,6 @@ export interface AuthState {
 
 const AuthContext = createContext<AuthState | null>(null);
 const ApiContext = createContext<ApiClient | null>(null);
-
-function storedOrgId(): string | null {
-  try {
-    return localStorage.getItem(ORG_STORAGE_KEY);
-  } catch {
-    return null;
-  }
-}
-
-function storeOrgId(id: string): void {
-  try {
-    localStorage.setItem(ORG_STORAGE_KEY, id);
-  } catch {
-    // Storage unavailable (private mode): the choice lasts for this page only.
-  }
-}
 
 function pickOrg(me: Me, preferred: string | null): Organization | null {
   return me.organizations.find((o) => o.id === preferred) ?? me.organizations[0] ?? null;
