@@ -54,6 +54,7 @@ impl Application {
                 settings.auth.session_ttl_secs,
             ),
             oidc,
+            tokens: Default::default(),
         };
         let readiness = Readiness::new()
             .postgres(db)

@@ -1,5 +1,6 @@
 use crate::auth::oidc::Oidc;
 use crate::auth::store::LoginStore;
+use crate::auth::token_cache::TokenCache;
 use rc_domain::Domain;
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ pub struct AppState {
     pub domain: Domain,
     pub logins: LoginStore,
     pub oidc: Option<Arc<Oidc>>,
+    pub tokens: TokenCache,
 }
 
 impl AppState {

@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod oidc;
 pub mod store;
+pub mod token_cache;
 
 pub use extract::{Authz, Caller};
 

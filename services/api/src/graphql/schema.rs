@@ -222,16 +222,18 @@ impl MutationRoot {
         input: ChangeRole,
     ) -> Result<Member> {
         let g = granted::<perm::MembersManage>(ctx).await?;
-        Ok(
-            rc_domain::members::change_role(&ctx.data::<AppState>()?.domain.db, &g, user_id, input)
-                .await?,
-        )
+        let state = ctx.data::<AppState>()?;
+        let member = rc_domain::members::change_role(&state.domain.db, &g, user_id, input).await?;
+        state.tokens.forget_all();
+        Ok(member)
     }
 
     #[graphql(guard = "Require::<perm::MembersManage>::new()")]
     async fn remove_member(&self, ctx: &Context<'_>, user_id: Uuid) -> Result<bool> {
         let g = granted::<perm::MembersManage>(ctx).await?;
-        rc_domain::members::remove(&ctx.data::<AppState>()?.domain.db, &g, user_id).await?;
+        let state = ctx.data::<AppState>()?;
+        rc_domain::members::remove(&state.domain.db, &g, user_id).await?;
+        state.tokens.forget_all();
         Ok(true)
     }
 
@@ -279,7 +281,9 @@ impl MutationRoot {
     #[graphql(guard = "Require::<perm::TokensManage>::new()")]
     async fn revoke_token(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
         let g = granted::<perm::TokensManage>(ctx).await?;
-        rc_domain::tokens::revoke(&ctx.data::<AppState>()?.domain.db, &g, id).await?;
+        let state = ctx.data::<AppState>()?;
+        rc_domain::tokens::revoke(&state.domain.db, &g, id).await?;
+        state.tokens.forget_all();
         Ok(true)
     }
 

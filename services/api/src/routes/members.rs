@@ -38,10 +38,11 @@ pub async fn change_role(
     path: web::Path<Uuid>,
     body: web::Json<ChangeRole>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
+    let member =
         rc_domain::members::change_role(&state.domain.db, &g, path.into_inner(), body.into_inner())
-            .await?,
-    ))
+            .await?;
+    state.tokens.forget_all();
+    Ok(HttpResponse::Ok().json(member))
 }
 
 #[utoipa::path(operation_id = "members_remove", delete, path = "/api/v1/members/{user_id}", tag = "members", params(("user_id" = Uuid, Path)),
@@ -52,6 +53,7 @@ pub async fn remove(
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     rc_domain::members::remove(&state.domain.db, &g, path.into_inner()).await?;
+    state.tokens.forget_all();
     Ok(HttpResponse::NoContent().finish())
 }
 
