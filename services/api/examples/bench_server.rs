@@ -61,6 +61,11 @@ async fn main() -> anyhow::Result<()> {
     let mut settings = Settings::default();
     settings.database.url = rc_config::Secret::new(format!("{}/{db_name}", postgres_base_url()));
     settings.database.migrate_on_start = true;
+    // Pool size matters on a small machine (each connection is a Postgres process competing for
+    // the same cores); let a run try other sizes.
+    if let Ok(n) = std::env::var("RC_DATABASE__MAX_CONNECTIONS") {
+        settings.database.max_connections = n.parse().context("RC_DATABASE__MAX_CONNECTIONS")?;
+    }
     settings.redis.key_prefix = format!("rcbench-{unique}");
     settings.amqp.exchange = format!("rcbench-{unique}");
     settings.api.port = 0;
