@@ -9,7 +9,7 @@
 #   THREADS=2          wrk threads            CONNECTIONS=32   wrk connections
 #   READY_TIMEOUT=120  seconds to wait for the server's ready line
 #   BENCH_SERVER=path  use this prebuilt bench_server binary instead of building it
-#   RC_BENCH_POSTGRES_URL  Postgres server for the throw-away database
+#   REMOTE_CLAUDE_BENCH_POSTGRES_URL  Postgres server for the throw-away database
 #                          (default postgres://postgres@127.0.0.1:5432)
 # Redis and RabbitMQ are expected at the usual local defaults.
 #

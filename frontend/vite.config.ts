@@ -10,9 +10,9 @@ import { defineConfig, type ProxyOptions } from "vite";
 // modules) lands in one common chunk that both pages preload.
 
 /** Where the dev server forwards /api and /graphql. */
-const API_URL = process.env.RC_API_URL ?? "http://127.0.0.1:8080";
+const API_URL = process.env.REMOTE_CLAUDE_API_URL ?? "http://127.0.0.1:8080";
 /** The api's `api.public_url`: the only origin it accepts on cookie-authenticated mutations. */
-const PUBLIC_ORIGIN = new URL(process.env.RC_PUBLIC_URL ?? "http://localhost:8080").origin;
+const PUBLIC_ORIGIN = new URL(process.env.REMOTE_CLAUDE_PUBLIC_URL ?? "http://localhost:8080").origin;
 const DEV_PORT = 5173;
 
 /**

@@ -3,8 +3,8 @@
 # the binary's path on stdout (logs go to stderr), e.g.
 #   CLAUDE_BIN="$(scripts/install-claude-cli.sh)"
 #
-# Layout: $RC_CACHE_DIR/claude-cli/<version>/claude, plus the symlink
-# $RC_CACHE_DIR/claude-cli/claude -> <version>/claude that tests and the local
+# Layout: $REMOTE_CLAUDE_CACHE_DIR/claude-cli/<version>/claude, plus the symlink
+# $REMOTE_CLAUDE_CACHE_DIR/claude-cli/claude -> <version>/claude that tests and the local
 # run use. Idempotent: an installed binary that reports the pinned version is
 # reused without touching the network.
 #
@@ -21,8 +21,8 @@ set -euo pipefail
 
 # The version docs/claude-cli.md was verified against; bump both together and
 # re-run the probes described there.
-CLAUDE_VERSION="${RC_CLAUDE_VERSION:-2.1.328}"
-CLI_DIR="$RC_CACHE_DIR/claude-cli"
+CLAUDE_VERSION="${REMOTE_CLAUDE_CLI_VERSION:-2.1.328}"
+CLI_DIR="$REMOTE_CLAUDE_CACHE_DIR/claude-cli"
 BIN="$CLI_DIR/$CLAUDE_VERSION/claude"
 LINK="$CLI_DIR/claude"
 

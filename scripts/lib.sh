@@ -3,11 +3,11 @@
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Repository root (this file lives in <root>/scripts).
-RC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REMOTE_CLAUDE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Cache folder outside the clone, so repeated CI runs on one machine reuse
 # tool binaries and build output while a fresh machine still works.
-RC_CACHE_DIR="${RC_CACHE_DIR:-$HOME/.cache/remote-claude}"
-export RC_ROOT RC_CACHE_DIR
+REMOTE_CLAUDE_CACHE_DIR="${REMOTE_CLAUDE_CACHE_DIR:-$HOME/.cache/remote-claude}"
+export REMOTE_CLAUDE_ROOT REMOTE_CLAUDE_CACHE_DIR
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -67,6 +67,6 @@ apt_install() {
 
 # Prefer our own cached tool binaries (s3s-fs, sqlx) over nothing.
 case ":$PATH:" in
-*":$RC_CACHE_DIR/tools/bin:"*) ;;
-*) export PATH="$RC_CACHE_DIR/tools/bin:$HOME/.cargo/bin:$PATH" ;;
+*":$REMOTE_CLAUDE_CACHE_DIR/tools/bin:"*) ;;
+*) export PATH="$REMOTE_CLAUDE_CACHE_DIR/tools/bin:$HOME/.cargo/bin:$PATH" ;;
 esac

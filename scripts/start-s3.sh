@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start an S3-compatible server (s3s-fs, the MinIO stand-in; see
-# docs environment.md "S3-compatible storage") on 127.0.0.1:${RC_S3_PORT:-9000}
+# docs environment.md "S3-compatible storage") on 127.0.0.1:${REMOTE_CLAUDE_S3_PORT:-9000}
 # with access key rcdev / secret rcdevsecret. Idempotent: does nothing when
 # the port already answers. The binary is built once into the cache folder
 # (~5 min) and reused by later runs.
@@ -8,10 +8,10 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-S3_PORT="${RC_S3_PORT:-9000}"
-S3_DATA="$RC_CACHE_DIR/s3-data"
-S3_BIN="$RC_CACHE_DIR/tools/bin/s3s-fs"
-S3_LOG="$RC_CACHE_DIR/s3s-fs.log"
+S3_PORT="${REMOTE_CLAUDE_S3_PORT:-9000}"
+S3_DATA="$REMOTE_CLAUDE_CACHE_DIR/s3-data"
+S3_BIN="$REMOTE_CLAUDE_CACHE_DIR/tools/bin/s3s-fs"
+S3_LOG="$REMOTE_CLAUDE_CACHE_DIR/s3s-fs.log"
 
 if tcp_open 127.0.0.1 "$S3_PORT"; then
     log "S3 already listening on 127.0.0.1:$S3_PORT"
@@ -20,8 +20,8 @@ fi
 
 if [ ! -x "$S3_BIN" ]; then
     # 0.15+ needs rustc 1.96; --locked keeps the dependency set that is known to build.
-    log "building s3s-fs 0.14.1 into $RC_CACHE_DIR/tools (one-time, ~5 min)"
-    cargo install s3s-fs@0.14.1 --features binary --locked --root "$RC_CACHE_DIR/tools"
+    log "building s3s-fs 0.14.1 into $REMOTE_CLAUDE_CACHE_DIR/tools (one-time, ~5 min)"
+    cargo install s3s-fs@0.14.1 --features binary --locked --root "$REMOTE_CLAUDE_CACHE_DIR/tools"
 fi
 
 mkdir -p "$S3_DATA"

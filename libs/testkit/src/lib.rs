@@ -12,14 +12,14 @@ pub mod service;
 
 pub use database::TestDb;
 
-/// Base URL of the Postgres server the tests use (`RC_TEST_DATABASE_URL`, default local).
+/// Base URL of the Postgres server the tests use (`REMOTE_CLAUDE_TEST_DATABASE_URL`, default local).
 pub fn postgres_base_url() -> String {
-    std::env::var("RC_TEST_DATABASE_URL")
+    std::env::var("REMOTE_CLAUDE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
-/// Endpoint of the S3-compatible server the tests use (`RC_TEST_S3_ENDPOINT`; default the one
+/// Endpoint of the S3-compatible server the tests use (`REMOTE_CLAUDE_TEST_S3_ENDPOINT`; default the one
 /// `scripts/start-s3.sh` starts).
 pub fn s3_endpoint() -> String {
-    std::env::var("RC_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".to_owned())
+    std::env::var("REMOTE_CLAUDE_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".to_owned())
 }

@@ -10,7 +10,7 @@
 //! redirects, fills in the login and consent forms and returns the relying party's
 //! callback URL (with `code`, `state` and `iss`).
 //!
-//! Needs `node` on `PATH` (or `RC_NODE`) and `npm ci --prefix tools/oidc-provider`
+//! Needs `node` on `PATH` (or `REMOTE_CLAUDE_NODE`) and `npm ci --prefix tools/oidc-provider`
 //! (`scripts/test` does that).
 
 use std::collections::HashMap;
@@ -99,7 +99,7 @@ impl OidcProvider {
         }
         let clients_json =
             serde_json::Value::Array(clients.iter().map(OidcClient::to_json).collect()).to_string();
-        let node = std::env::var("RC_NODE").unwrap_or_else(|_| "node".to_owned());
+        let node = std::env::var("REMOTE_CLAUDE_NODE").unwrap_or_else(|_| "node".to_owned());
 
         let mut child = Command::new(&node)
             .arg(&script)

@@ -16,7 +16,7 @@
 //! until SIGTERM, Ctrl-C or end of stdin (pass `--no-stdin` to ignore stdin), and finally drops
 //! the database and deletes the message-broker exchange and queues it created.
 //!
-//! Postgres server: `RC_BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`),
+//! Postgres server: `REMOTE_CLAUDE_BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`),
 //! Redis and RabbitMQ: the usual defaults (`rc_config::Settings::default()`).
 //!
 //! ```sh
@@ -39,7 +39,7 @@ const SESSIONS: usize = 50;
 const LIST_PATH: &str = "/api/v1/sessions?limit=20";
 
 fn postgres_base_url() -> String {
-    std::env::var("RC_BENCH_POSTGRES_URL")
+    std::env::var("REMOTE_CLAUDE_BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
         .trim_end_matches('/')
         .to_owned()

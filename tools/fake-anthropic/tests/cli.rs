@@ -1,9 +1,9 @@
 //! The real Claude Code CLI against the fake: proves the fake speaks the API well enough for
 //! the CLI's agent loop, and pins what the CLI sends and reports (docs/claude-cli.md §1, §7).
 //!
-//! Needs the native binary: `scripts/install-claude-cli.sh` (or `RC_CLAUDE_BIN=/path/claude`).
+//! Needs the native binary: `scripts/install-claude-cli.sh` (or `REMOTE_CLAUDE_CLI_BIN=/path/claude`).
 //! Without it these tests FAIL, so a CI machine cannot pass them by accident; set
-//! `RC_SKIP_CLI_TESTS=1` to skip them deliberately.
+//! `REMOTE_CLAUDE_SKIP_CLI_TESTS=1` to skip them deliberately.
 
 mod common;
 
@@ -20,27 +20,27 @@ const FAKE_KEY: &str = "sk-ant-fake-0123456789abcdefghij";
 
 /// The CLI binary, or `None` when the tests are deliberately skipped.
 fn claude_bin() -> Option<PathBuf> {
-    if std::env::var_os("RC_SKIP_CLI_TESTS").is_some_and(|v| v == "1") {
-        eprintln!("RC_SKIP_CLI_TESTS=1: skipping the real-CLI test");
+    if std::env::var_os("REMOTE_CLAUDE_SKIP_CLI_TESTS").is_some_and(|v| v == "1") {
+        eprintln!("REMOTE_CLAUDE_SKIP_CLI_TESTS=1: skipping the real-CLI test");
         return None;
     }
-    let path = match std::env::var_os("RC_CLAUDE_BIN") {
+    let path = match std::env::var_os("REMOTE_CLAUDE_CLI_BIN") {
         Some(path) => PathBuf::from(path),
         None => {
-            let cache = std::env::var_os("RC_CACHE_DIR")
+            let cache = std::env::var_os("REMOTE_CLAUDE_CACHE_DIR")
                 .map(PathBuf::from)
                 .or_else(|| {
                     std::env::var_os("HOME")
                         .map(|home| Path::new(&home).join(".cache/remote-claude"))
                 })
-                .expect("RC_CACHE_DIR or HOME must be set to find the Claude CLI");
+                .expect("REMOTE_CLAUDE_CACHE_DIR or HOME must be set to find the Claude CLI");
             cache.join("claude-cli/claude")
         }
     };
     assert!(
         path.is_file(),
         "Claude Code CLI not found at {}: run scripts/install-claude-cli.sh \
-         (or set RC_CLAUDE_BIN, or RC_SKIP_CLI_TESTS=1 to skip these tests)",
+         (or set REMOTE_CLAUDE_CLI_BIN, or REMOTE_CLAUDE_SKIP_CLI_TESTS=1 to skip these tests)",
         path.display()
     );
     Some(path)
