@@ -134,21 +134,7 @@ async fn logout_revokes_the_login_session() {
 async fn revoked_session_id_is_useless_even_if_replayed() {
     let mut app = spawn_app().await;
     app.dev_login().await;
-    let sid = {
-        let res = app
-            .browser
-            .post(app.url("/api/v1/auth/dev-login"))
-            .send()
-            .await
-            .unwrap();
-        let sid = res
-            .cookies()
-            .find(|c| c.name() == "rc_session")
-            .unwrap()
-            .value()
-            .to_owned();
-        sid
-    };
+    let sid = app.new_session_id().await;
     let raw = reqwest::Client::new();
     let ok = raw
         .get(app.url("/api/v1/me"))

@@ -203,18 +203,7 @@ async fn upgrade_status(app: &TestApp, origin: Option<&str>, cookie: Option<&str
 #[tokio::test]
 async fn websocket_upgrades_check_origin_and_authentication() {
     let app = spawn_app().await;
-    let res = app
-        .browser
-        .post(app.url("/api/v1/auth/dev-login"))
-        .send()
-        .await
-        .unwrap();
-    let sid = res
-        .cookies()
-        .find(|c| c.name() == "rc_session")
-        .unwrap()
-        .value()
-        .to_owned();
+    let sid = app.new_session_id().await;
     let cookie = format!("rc_session={sid}");
     assert_eq!(
         upgrade_status(&app, Some(crate::helpers::PUBLIC_URL), Some(&cookie)).await,

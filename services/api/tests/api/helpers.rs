@@ -111,6 +111,24 @@ impl TestApp {
         body["user"]["id"].as_str().unwrap().parse().unwrap()
     }
 
+    /// A new login session by the dev login, returning the raw `rc_session` cookie value (for
+    /// tests that replay or hand-craft requests).
+    pub async fn new_session_id(&self) -> String {
+        let res = self
+            .browser
+            .post(self.url("/api/v1/auth/dev-login"))
+            .send()
+            .await
+            .unwrap();
+        let sid = res
+            .cookies()
+            .find(|c| c.name() == "rc_session")
+            .unwrap()
+            .value()
+            .to_owned();
+        sid
+    }
+
     /// A request from the logged-in browser, with the CSRF header on mutations.
     pub async fn browser_call(
         &self,
