@@ -21,5 +21,6 @@ pub fn postgres_base_url() -> String {
 /// Endpoint of the S3-compatible server the tests use (`REMOTE_CLAUDE_TEST_S3_ENDPOINT`; default the one
 /// `scripts/start-s3.sh` starts).
 pub fn s3_endpoint() -> String {
-    std::env::var("REMOTE_CLAUDE_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9000".to_owned())
+    std::env::var("REMOTE_CLAUDE_TEST_S3_ENDPOINT")
+        .unwrap_or_else(|_| "http://127.0.0.1:9000".to_owned())
 }
