@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 /// A recorded action.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject, sqlx::FromRow)]
+#[graphql(complex)]
 pub struct AuditEntry {
     /// Monotonic; used as the pagination cursor.
     pub id: i64,
@@ -28,6 +29,15 @@ pub struct AuditEntry {
     #[graphql(skip)]
     pub details: serde_json::Value,
     pub created_at: DateTime<Utc>,
+}
+
+#[async_graphql::ComplexObject]
+impl AuditEntry {
+    /// Action-specific details (e.g. the old and new role of a role change).
+    #[graphql(name = "details")]
+    async fn details_json(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(self.details.clone())
+    }
 }
 
 /// What happened, to what.
@@ -122,11 +132,13 @@ pub struct AuditPage {
 fn action_pattern(action: &Option<String>) -> AppResult<Option<String>> {
     match action.as_deref() {
         None | Some("") => Ok(None),
-        Some(a) if a.len() > 100 || a.contains(['%', '_']) && !a.ends_with(".*") => Err(
-            AppError::validation("action", "must be an action name, optionally ending in .*"),
-        ),
+        // `%` and `\` would act as LIKE syntax; `_` is escaped below.
+        Some(a) if a.len() > 100 || a.contains(['%', '\\']) => Err(AppError::validation(
+            "action",
+            "must be an action name, optionally ending in .*",
+        )),
         Some(a) => Ok(Some(match a.strip_suffix(".*") {
-            Some(prefix) => format!("{}.%", prefix.replace('%', "").replace('_', "\\_")),
+            Some(prefix) => format!("{}.%", prefix.replace('_', "\\_")),
             None => a.replace('_', "\\_"),
         })),
     }

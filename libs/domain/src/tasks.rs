@@ -38,6 +38,7 @@ pub enum TaskState {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+#[graphql(complex)]
 pub struct Task {
     pub id: Uuid,
     pub session_id: Uuid,
@@ -60,6 +61,15 @@ pub struct Task {
 #[serde(deny_unknown_fields)]
 pub struct CreateTask {
     pub prompt: String,
+}
+
+#[async_graphql::ComplexObject]
+impl Task {
+    /// Final text, cost, tokens, duration, permission denials — set when the task ends.
+    #[graphql(name = "result")]
+    async fn result_json(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        self.result.clone().map(async_graphql::Json)
+    }
 }
 
 pub async fn create(

@@ -401,6 +401,17 @@ async fn every_operation_happy_path_and_role_checks() {
     assert_eq!(data(&r, "cancelTask")["state"], "CANCELLED");
     let r = gql_token(
         &app,
+        &member,
+        "query($t: UUID!) { task(id: $t) { result } }",
+        json!({ "t": tid }),
+    )
+    .await;
+    assert!(
+        data(&r, "task")["result"].is_null(),
+        "a cancelled task has no result: {r}"
+    );
+    let r = gql_token(
+        &app,
         &viewer,
         "mutation($s: UUID!) { stopSession(id: $s) { state } }",
         json!({ "s": sid }),
@@ -444,6 +455,18 @@ async fn every_operation_happy_path_and_role_checks() {
     )
     .await;
     assert_eq!(data(&r, "usage").as_array().unwrap().len(), 0);
+
+    let r = gql_token(
+        &app,
+        &owner,
+        r#"{ auditLogs(filter: { action: "member.role_change" }) { items { details } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        data(&r, "auditLogs")["items"][0]["details"],
+        json!({ "from": "viewer", "to": "member" })
+    );
 
     // Removing a member last (it revokes their tokens).
     let r = gql_token(

@@ -76,6 +76,15 @@ async fn invite_accept_change_role_remove() {
             .await
             .unwrap();
     assert_eq!(details, json!({ "from": "member", "to": "admin" }));
+    let (status, filtered) = app
+        .browser_call(
+            Method::GET,
+            "/api/v1/audit-logs?action=member.role_change",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{filtered}");
+    assert_eq!(filtered["items"].as_array().unwrap().len(), 1);
 
     let (status, _) = app
         .browser_call(Method::DELETE, &format!("/api/v1/members/{carol}"), None)
