@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Remote Claude API", version = "1", description = "Sessions running Claude Code in sandboxes, their tasks, organisations, members, tokens, audit log and usage. Authenticate with `Authorization: Bearer <API token>` or a browser session (cookie + `X-CSRF-Token` on mutations). Select the organisation with `X-Org-Id` (browser sessions; tokens are bound to one). Errors: `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
+    info(title = "Remote Claude API", version = "1", description = "Sessions running Claude Code in sandboxes, their tasks, organisations, members, tokens, audit log and usage. Authenticate with `Authorization: Bearer <API token>` or a browser session (cookie + `X-CSRF-Token` on mutations). Select the organisation with the `X-Org-Id` header or an `org_id` query parameter (browser sessions; tokens are bound to one). Errors: `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
     paths(
         routes::auth::config, routes::auth::dev_login, routes::auth::oidc_login, routes::auth::oidc_callback, routes::auth::logout,
         routes::me::me,

@@ -83,15 +83,25 @@ pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     }
 }
 
+/// The organisation a cookie-authenticated caller selected: the `X-Org-Id` header, or an
+/// `org_id` query parameter where headers cannot be set (download links, WebSocket upgrades).
+/// Membership is checked afterwards, so either way a foreign organisation is "not found".
 pub fn requested_org(req: &HttpRequest) -> AppResult<Option<Uuid>> {
-    match req.headers().get(ORG_HEADER) {
-        None => Ok(None),
-        Some(v) => v
+    let bad = |field: &str| AppError::validation(field, "must be an organization id (UUID)");
+    if let Some(v) = req.headers().get(ORG_HEADER) {
+        return v
             .to_str()
             .ok()
             .and_then(|s| Uuid::parse_str(s.trim()).ok())
             .map(Some)
-            .ok_or_else(|| AppError::validation(ORG_HEADER, "must be an organization id (UUID)")),
+            .ok_or_else(|| bad(ORG_HEADER));
+    }
+    let query = url::form_urlencoded::parse(req.query_string().as_bytes());
+    match query.into_iter().find(|(k, _)| k == "org_id") {
+        Some((_, v)) => Uuid::parse_str(v.trim())
+            .map(Some)
+            .map_err(|_| bad("org_id")),
+        None => Ok(None),
     }
 }
 

@@ -169,3 +169,53 @@ async fn export_csv_and_json_and_rbac() {
         "{rows}"
     );
 }
+
+#[tokio::test]
+async fn org_can_be_selected_by_query_parameter_for_download_links() {
+    let mut app = spawn_app().await;
+    app.dev_login().await;
+    let (_, second) = app
+        .browser_call(
+            Method::POST,
+            "/api/v1/organizations",
+            Some(json!({ "name": "Second" })),
+        )
+        .await;
+    let second_id = second["id"].as_str().unwrap();
+    let csv = app
+        .browser
+        .get(app.url(&format!(
+            "/api/v1/audit-logs/export?format=csv&org_id={second_id}"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("org.create"), "{csv}");
+    assert!(
+        !csv.contains("auth.login"),
+        "the default organisation's rows leaked into the other's export: {csv}"
+    );
+    let res = app
+        .browser
+        .get(app.url(&format!(
+            "/api/v1/audit-logs/export?org_id={}",
+            uuid::Uuid::now_v7()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = app
+        .browser
+        .get(app.url("/api/v1/audit-logs/export?org_id=nope"))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_error(status, &body, 400, "validation_failed");
+    assert_eq!(body["error"]["field"], "org_id");
+}
