@@ -88,7 +88,9 @@ prod_env() {
 
 check_shell() {
   shellcheck -x scripts/check-deploy.sh deploy/docker/healthcheck.sh deploy/docker/stage-prebuilt.sh \
-    deploy/prod/gen-secrets.sh
+    deploy/prod/gen-secrets.sh deploy/sandbox/smoke-test.sh scripts/build-sandbox-image.sh \
+    scripts/dev scripts/test scripts/lib.sh scripts/start-*.sh scripts/install-claude-cli.sh .ci/run \
+    bench/api-list-sessions.sh
   echo "shellcheck: OK"
 }
 
