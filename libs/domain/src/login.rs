@@ -81,9 +81,8 @@ pub async fn login(
         .execute(&mut *tx)
         .await?;
 
-    let existing = sqlx::query_as!(
-        User,
-        r#"SELECT id, email, display_name, created_at, last_login_at FROM users
+    let existing = sqlx::query!(
+        r#"SELECT id, oidc_issuer, oidc_subject FROM users
            WHERE (oidc_issuer = $1 AND oidc_subject = $2) OR email = $3
            ORDER BY (oidc_issuer = $1 AND oidc_subject = $2) DESC NULLS LAST LIMIT 1"#,
         identity.issuer,
@@ -95,6 +94,16 @@ pub async fn login(
 
     let user_id = match existing {
         Some(user) => {
+            // Matched by e-mail, but the account is bound to another subject of the same
+            // identity provider: the address was reassigned there. Linking would hand the old
+            // account to a new person.
+            let same_issuer = user.oidc_issuer.is_some() && user.oidc_issuer == identity.issuer;
+            if same_issuer && user.oidc_subject != identity.subject {
+                return Err(AppError::new(
+                    ErrorCode::LoginFailed,
+                    format!("{email} belongs to a different account at the identity provider; ask an administrator"),
+                ));
+            }
             sqlx::query!(
                 r#"UPDATE users SET last_login_at = now(), email = $2, email_verified = true,
                      display_name = CASE WHEN $3 = '' THEN display_name ELSE $3 END,

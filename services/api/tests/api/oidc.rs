@@ -157,3 +157,27 @@ async fn identity_provider_down_gives_a_clear_error() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_reassigned_email_does_not_take_over_the_old_account() {
+    let (app, provider) = app_with_provider(vec![]).await;
+    let res = login(&app, &provider, "alice@corp.example").await;
+    assert_eq!(res.headers()["location"], "/sessions/abc");
+    // The provider now maps alice@corp.example to a different subject (a new employee got the
+    // address): simulate by re-binding the stored account to another subject.
+    sqlx::query("UPDATE users SET oidc_subject = 'someone-else'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let res = login(&app, &provider, "alice@corp.example").await;
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.contains("different+account") && location.contains("code=login_failed"),
+        "{location}"
+    );
+    let subject: String = sqlx::query_scalar("SELECT oidc_subject FROM users")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(subject, "someone-else", "the account was re-bound");
+}
