@@ -145,8 +145,20 @@ fn record_span(req: &HttpRequest, user_id: Uuid, org_id: Option<Uuid>) {
 
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> AppResult<Caller> {
     if let Some(token) = bearer(req) {
-        let actor =
-            rc_domain::tokens::authenticate(&state.domain.db, token, request_meta(req)).await?;
+        let hash = rc_auth::secret::hash(token);
+        let actor = match state.tokens.get(&hash) {
+            Some(cached) => Actor {
+                meta: request_meta(req),
+                ..cached
+            },
+            None => {
+                let actor =
+                    rc_domain::tokens::authenticate(&state.domain.db, token, request_meta(req))
+                        .await?;
+                state.tokens.insert(hash, actor.clone());
+                actor
+            }
+        };
         record_span(req, actor.user_id, Some(actor.org_id));
         return Ok(Caller::Token(Box::new(actor)));
     }

@@ -90,7 +90,8 @@ impl Oidc {
 
     /// Builds the provider URL to send the browser to, remembering PKCE verifier, nonce and
     /// where to return under the random `state`.
-    pub async fn start(&self, state: &AppState, return_to: &str) -> AppResult<String> {
+    /// Returns the provider URL and the `state` value, which the caller binds to the browser.
+    pub async fn start(&self, state: &AppState, return_to: &str) -> AppResult<(String, String)> {
         let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -110,7 +111,7 @@ impl Oidc {
             return_to: return_to.to_owned(),
         };
         state.logins.put_pending(csrf.secret(), &pending).await?;
-        Ok(url.to_string())
+        Ok((url.to_string(), csrf.secret().clone()))
     }
 
     /// Completes the login: checks `state` (single use), exchanges the code with the PKCE
@@ -182,16 +183,43 @@ impl Oidc {
 }
 
 /// Only same-origin relative paths are accepted as post-login destinations (open redirects).
+/// Browsers drop tabs and newlines from `Location` and treat `\` like `/`, so any control
+/// character, whitespace or backslash disqualifies a candidate before the `//` check.
 pub fn safe_return_path(candidate: Option<&str>) -> String {
     match candidate {
         Some(p)
             if p.starts_with('/')
                 && !p.starts_with("//")
-                && !p.contains('\\')
-                && p.len() < 2000 =>
+                && p.len() < 2000
+                && !p
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
         {
             p.to_owned()
         }
         _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_path;
+
+    #[test]
+    fn return_paths_stay_on_this_site() {
+        assert_eq!(safe_return_path(Some("/sessions/1?x=2")), "/sessions/1?x=2");
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a\nb",
+            "/ /x",
+            "",
+            "x",
+        ] {
+            assert_eq!(safe_return_path(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_return_path(None), "/");
     }
 }

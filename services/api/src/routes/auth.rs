@@ -18,6 +18,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/auth/logout").post(logout));
 }
 
+/// Binds a pending OIDC login to the browser that started it.
+const OIDC_STATE_COOKIE: &str = "rc_oidc_state";
+
 /// Which login methods this installation offers.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuthConfig {
@@ -117,7 +120,19 @@ pub async fn oidc_login(state: web::Data<AppState>, query: web::Query<LoginQuery
         .start(&state, &safe_return_path(query.return_to.as_deref()))
         .await
     {
-        Ok(url) => HttpResponse::Found()
+        // The state also goes into a cookie of this browser: the callback must come back to the
+        // browser that started the login, or an attacker could log a victim into the
+        // attacker's account with a callback URL of their own (login CSRF).
+        Ok((url, login_state)) => HttpResponse::Found()
+            .cookie(
+                Cookie::build(OIDC_STATE_COOKIE, login_state)
+                    .http_only(true)
+                    .secure(state.settings().cookie_secure())
+                    .same_site(SameSite::Lax)
+                    .path("/api/v1/auth/oidc")
+                    .max_age(CookieDuration::minutes(10))
+                    .finish(),
+            )
             .insert_header(("location", url))
             .finish(),
         Err(err) => {
@@ -182,6 +197,13 @@ pub async fn oidc_callback(
                 "the callback lacks code or state",
             ));
         };
+        let bound = req.cookie(OIDC_STATE_COOKIE).map(|c| c.value().to_owned());
+        if bound.as_deref() != Some(csrf_state.as_str()) {
+            return Err(AppError::new(
+                ErrorCode::LoginFailed,
+                "this login was started in another browser or has expired; start again",
+            ));
+        }
         let (identity, return_to) = oidc.finish(&state, code, csrf_state).await?;
         let user = rc_domain::login::login(
             &state.domain.db,

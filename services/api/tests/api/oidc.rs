@@ -181,3 +181,42 @@ async fn a_reassigned_email_does_not_take_over_the_old_account() {
         .unwrap();
     assert_eq!(subject, "someone-else", "the account was re-bound");
 }
+
+#[tokio::test]
+async fn a_callback_from_another_browser_is_refused() {
+    let (app, provider) = app_with_provider(vec![]).await;
+    // The attacker starts a login in their own browser and completes it at the provider...
+    let attacker = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = attacker
+        .get(app.url("/api/v1/auth/oidc/login"))
+        .send()
+        .await
+        .unwrap();
+    let auth_url = res.headers()["location"].to_str().unwrap().to_owned();
+    let callback = provider
+        .login_via_browserless(&auth_url, "mallory@corp.example")
+        .await
+        .unwrap();
+    // ...then gets the victim's browser to open the callback.
+    let victim = app
+        .browser
+        .get(app.url(&format!(
+            "{}?{}",
+            callback.path(),
+            callback.query().unwrap_or_default()
+        )))
+        .send()
+        .await
+        .unwrap();
+    let location = victim.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("another+browser"), "{location}");
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "the victim was logged in as the attacker");
+}
