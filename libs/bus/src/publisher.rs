@@ -20,6 +20,16 @@ pub enum BusError {
     Encode(#[from] serde_json::Error),
 }
 
+/// Longest wait for the broker to confirm a message.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn timed_out(what: &str) -> lapin::Error {
+    lapin::Error::IOError(std::sync::Arc::new(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("{what} timed out after 5s"),
+    )))
+}
+
 struct Live {
     connection: Connection,
     /// Publishing channel, in confirm mode.
@@ -136,19 +146,25 @@ impl Bus {
             .with_message_id(uuid::Uuid::now_v7().to_string().into())
             .with_timestamp(chrono_free_now())
             .with_headers(headers);
-        let confirm = channel
-            .basic_publish(
-                &self.topology.exchange,
-                routing_key,
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..Default::default()
-                },
-                body,
-                properties,
-            )
-            .await?
-            .await?;
+        // A broker that blocks publishers (memory or disk alarm) would otherwise hold the
+        // caller — and its open database transaction — indefinitely.
+        let confirm = tokio::time::timeout(PUBLISH_TIMEOUT, async {
+            channel
+                .basic_publish(
+                    &self.topology.exchange,
+                    routing_key,
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
+                    body,
+                    properties,
+                )
+                .await?
+                .await
+        })
+        .await
+        .map_err(|_| timed_out("publisher confirm"))??;
         match confirm {
             Confirmation::Ack(None) => Ok(()),
             Confirmation::Ack(Some(_returned)) => Err(BusError::Unroutable(routing_key.to_owned())),

@@ -75,11 +75,6 @@ pub async fn login(
 ) -> AppResult<User> {
     let email = check_allowed(settings, &identity)?;
     let mut tx = db.begin().await?;
-    // Serialises first-login bootstrap so two simultaneous first logins cannot both become
-    // owner of two default organisations.
-    sqlx::query!("SELECT pg_advisory_xact_lock(4242)")
-        .execute(&mut *tx)
-        .await?;
 
     let existing = sqlx::query!(
         r#"SELECT id, oidc_issuer, oidc_subject FROM users
@@ -120,6 +115,11 @@ pub async fn login(
             user.id
         }
         None => {
+            // Serialises first-login bootstrap so two simultaneous first logins cannot both
+            // become owner of two default organisations. Only new users pay for it.
+            sqlx::query!("SELECT pg_advisory_xact_lock(4242)")
+                .execute(&mut *tx)
+                .await?;
             let id = Uuid::now_v7();
             let first_user =
                 sqlx::query_scalar!(r#"SELECT NOT EXISTS (SELECT 1 FROM users) AS "first!""#)

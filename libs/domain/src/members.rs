@@ -35,6 +35,18 @@ pub async fn list(db: &PgPool, granted: &Granted<perm::MembersRead>) -> AppResul
     .await?)
 }
 
+/// Serialises membership changes of one organisation, so two owners demoting each other at
+/// once cannot both pass the "another owner remains" check.
+async fn lock_memberships(conn: &mut PgConnection, org_id: Uuid) -> AppResult<()> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 11))",
+        org_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 async fn member_role(conn: &mut PgConnection, org_id: Uuid, user_id: Uuid) -> AppResult<Role> {
     sqlx::query_scalar!(r#"SELECT role AS "role: Role" FROM memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE"#, org_id, user_id)
         .fetch_optional(conn)
@@ -77,6 +89,7 @@ pub async fn change_role(
     input: ChangeRole,
 ) -> AppResult<Member> {
     let mut tx = db.begin().await?;
+    lock_memberships(&mut tx, granted.org_id).await?;
     let current = member_role(&mut tx, granted.org_id, user_id).await?;
     check_can_manage(granted, current, Some(input.role))?;
     if current == Role::Owner && input.role != Role::Owner {
@@ -111,6 +124,7 @@ pub async fn remove(
     user_id: Uuid,
 ) -> AppResult<()> {
     let mut tx = db.begin().await?;
+    lock_memberships(&mut tx, granted.org_id).await?;
     let current = member_role(&mut tx, granted.org_id, user_id).await?;
     check_can_manage(granted, current, None)?;
     if current == Role::Owner {

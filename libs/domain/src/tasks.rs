@@ -171,7 +171,13 @@ pub async fn get(domain: &Domain, granted: &Granted<perm::TasksRead>, id: Uuid) 
     // Visibility follows the session's.
     sessions::get(domain, &granted.also()?, task.session_id)
         .await
-        .map_err(|_| AppError::not_found("task"))?;
+        .map_err(|e| {
+            if e.status() == 404 {
+                AppError::not_found("task")
+            } else {
+                e
+            }
+        })?;
     Ok(task)
 }
 

@@ -46,7 +46,13 @@ pub async fn report(
     query: &UsageQuery,
 ) -> AppResult<Vec<UsageRow>> {
     let to = query.to.unwrap_or_else(Utc::now);
-    let from = query.from.unwrap_or(to - chrono::Duration::days(30));
+    // Checked arithmetic: chrono accepts years far outside any real range and would panic.
+    let from = match query.from {
+        Some(from) => from,
+        None => to
+            .checked_sub_signed(chrono::Duration::days(30))
+            .ok_or_else(|| AppError::validation("to", "is out of range"))?,
+    };
     if from >= to {
         return Err(AppError::validation("from", "must be before `to`"));
     }

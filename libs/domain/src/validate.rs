@@ -48,14 +48,19 @@ pub fn repository_url(field: &str, value: &str) -> AppResult<String> {
             "must be a git URL (https://host/org/repo.git or git@host:org/repo.git)",
         )
     };
-    if value.len() > 2048 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // A leading `-` would be read as an option by git once the URL reaches a command line.
+    if value.len() > 2048
+        || value.starts_with('-')
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(bad());
     }
     if let Ok(url) = url::Url::parse(value) {
         let ok_scheme = matches!(url.scheme(), "https" | "http" | "ssh" | "git");
         let has_path = !url.path().trim_matches('/').is_empty();
         if ok_scheme && url.host_str().is_some_and(|h| !h.is_empty()) && has_path {
-            if url.password().is_some() {
+            // Credentials in the URL would be stored and shown to every viewer of the session.
+            if url.password().is_some() || (!url.username().is_empty() && url.scheme() != "ssh") {
                 return Err(AppError::validation(
                     field,
                     "must not embed credentials; use the organisation's git credentials",
@@ -97,7 +102,10 @@ mod tests {
             "https://",
             "file:///etc/passwd",
             "https://u:p@host/x/y",
+            "https://ghp_token@github.com/a/b",
             "https://host",
+            "--upload-pack=x@h:p",
+            "-x@host:repo",
         ] {
             let err = repository_url("repository_url", bad).expect_err(bad);
             assert_eq!(err.field.as_deref(), Some("repository_url"));

@@ -20,6 +20,16 @@ pub fn prometheus_handle() -> PrometheusHandle {
             match recorder {
                 Ok(recorder) => {
                     let handle = recorder.handle();
+                    // Histograms buffer samples until upkeep drains them; without a scrape
+                    // nothing would, so a thread does it periodically.
+                    let upkeep = handle.clone();
+                    std::thread::Builder::new()
+                        .name("metrics-upkeep".into())
+                        .spawn(move || loop {
+                            std::thread::sleep(std::time::Duration::from_secs(5));
+                            upkeep.run_upkeep();
+                        })
+                        .ok();
                     // Fails only if another recorder is installed, in which case our handle
                     // simply renders nothing; not worth aborting a service for.
                     let _ = metrics::set_global_recorder(recorder);

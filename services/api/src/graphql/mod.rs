@@ -52,6 +52,7 @@ pub async fn handler(
 fn with_error_codes(mut response: Response) -> Response {
     for err in &mut response.errors {
         if let Some(app) = err.source::<AppError>() {
+            app.log();
             err.extensions = Some(extensions(app));
         }
     }

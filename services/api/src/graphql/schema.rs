@@ -266,6 +266,12 @@ impl MutationRoot {
     /// Joins the organisation of an invitation addressed to the caller's e-mail.
     async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<Uuid> {
         let (caller, state, gql) = caller(ctx)?;
+        if matches!(caller, Caller::Token(_)) {
+            return Err(AppError::forbidden(
+                "invitations are accepted in the browser, not with an API token",
+            )
+            .into());
+        }
         Ok(
             rc_domain::invitations::accept(&state.domain.db, caller.user_id(), &gql.meta, &token)
                 .await?,

@@ -115,6 +115,13 @@ pub async fn accept(
     caller: Caller,
     body: web::Json<AcceptInvitation>,
 ) -> AppResult<HttpResponse> {
+    // Joining an organisation is a decision of the person, not of an API client: a token (of
+    // any scope, bound to another organisation) must not be able to do it.
+    if matches!(caller, Caller::Token(_)) {
+        return Err(rc_errors::AppError::forbidden(
+            "invitations are accepted in the browser, not with an API token",
+        ));
+    }
     let org_id = rc_domain::invitations::accept(
         &state.domain.db,
         caller.user_id(),

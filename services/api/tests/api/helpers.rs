@@ -111,6 +111,21 @@ impl TestApp {
         body["user"]["id"].as_str().unwrap().parse().unwrap()
     }
 
+    /// A browser logged in as `user` (a login session created directly in the store, as the
+    /// OIDC callback would), with its CSRF token.
+    pub async fn browser_for(&self, user: Uuid) -> (reqwest::Client, String) {
+        let redis = rc_runtime::checks::redis_pool(self.settings.redis.url.expose(), 2).unwrap();
+        let store = api::auth::store::LoginStore::new(redis, &self.settings.redis.key_prefix, 3600);
+        let (sid, session) = store.create(user).await.unwrap();
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        jar.add_cookie_str(&format!("rc_session={sid}"), &self.address.parse().unwrap());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar)
+            .build()
+            .unwrap();
+        (client, session.csrf)
+    }
+
     /// A new login session by the dev login, returning the raw `rc_session` cookie value (for
     /// tests that replay or hand-craft requests).
     pub async fn new_session_id(&self) -> String {

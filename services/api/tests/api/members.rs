@@ -41,16 +41,7 @@ async fn invite_accept_change_role_remove() {
     let carol = app.insert_user("carol@example.com").await;
     let (other_org, _) = app.other_org().await;
     let carol_token = app.member_token(other_org, carol, Role::Member).await;
-    let (status, accepted) = app
-        .token_call(
-            &carol_token,
-            Method::POST,
-            "/api/v1/invitations/accept",
-            Some(json!({ "token": secret })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{accepted}");
-    assert_eq!(accepted["org_id"], org.to_string());
+    // Not with an API token: joining is the person's decision, made in the browser.
     let (status, err) = app
         .token_call(
             &carol_token,
@@ -59,7 +50,23 @@ async fn invite_accept_change_role_remove() {
             Some(json!({ "token": secret })),
         )
         .await;
-    assert_error(status, &err, 409, "conflict");
+    assert_error(status, &err, 403, "forbidden");
+    let (carol_browser, carol_csrf) = app.browser_for(carol).await;
+    let accept = || {
+        carol_browser
+            .post(app.url("/api/v1/invitations/accept"))
+            .header("x-csrf-token", carol_csrf.clone())
+            .json(&json!({ "token": secret }))
+            .send()
+    };
+    let res = accept().await.unwrap();
+    let status = res.status();
+    let accepted: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    assert_eq!(accepted["org_id"], org.to_string());
+    let res = accept().await.unwrap();
+    let status = res.status();
+    assert_error(status, &res.json().await.unwrap(), 409, "conflict");
 
     let (status, member) = app
         .browser_call(

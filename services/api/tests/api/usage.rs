@@ -102,3 +102,22 @@ async fn usage_by_user_session_and_day_members_see_only_their_own() {
         .await;
     assert_error(status, &err, 400, "validation_failed");
 }
+
+#[tokio::test]
+async fn extreme_dates_are_400_not_a_crash() {
+    let mut app = spawn_app().await;
+    app.dev_login().await;
+    let (status, err) = app
+        .browser_call(
+            Method::GET,
+            "/api/v1/usage?group_by=day&to=-262143-01-01T00:00:00Z",
+            None,
+        )
+        .await;
+    assert_error(status, &err, 400, "validation_failed");
+    // The server is still there.
+    let (status, _) = app
+        .browser_call(Method::GET, "/api/v1/usage?group_by=day", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
