@@ -451,12 +451,18 @@ pub async fn stop(
         _ => {}
     }
     let mut tx = domain.db.begin().await?;
-    sqlx::query!(
-        "UPDATE sessions SET state = 'stopping', state_reason = 'stopped by user', updated_at = now() WHERE id = $1 AND state IN ('pending', 'starting', 'running')",
+    let changed = sqlx::query!(
+        "UPDATE sessions SET state = 'stopping', state_reason = 'stopped by user', updated_at = now() WHERE id = $1 AND deleted_at IS NULL AND state IN ('pending', 'starting', 'running')",
         id
     )
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        // A concurrent stop or delete won: report the current state, audit and publish nothing.
+        drop(tx);
+        return fetch_visible(&domain.db, granted, id).await;
+    }
     audit::record(&mut tx, granted, Event::new("session.stop", "session", id)).await?;
     domain
         .bus
@@ -479,12 +485,16 @@ pub async fn delete(
     fetch_actionable(&domain.db, granted, id).await?;
     let mut tx = domain.db.begin().await?;
     // Soft delete: usage and audit history keep pointing at the row; the sandbox goes away.
-    sqlx::query!(
-        "UPDATE sessions SET deleted_at = now(), updated_at = now(), state = CASE WHEN state IN ('stopped', 'failed') THEN state ELSE 'stopping' END, state_reason = COALESCE(state_reason, 'deleted by user') WHERE id = $1",
+    let changed = sqlx::query!(
+        "UPDATE sessions SET deleted_at = now(), updated_at = now(), state = CASE WHEN state IN ('stopped', 'failed') THEN state ELSE 'stopping' END, state_reason = COALESCE(state_reason, 'deleted by user') WHERE id = $1 AND deleted_at IS NULL",
         id
     )
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(AppError::not_found("session"));
+    }
     sqlx::query!("UPDATE tasks SET state = 'cancelled', finished_at = now() WHERE session_id = $1 AND state = 'queued'", id)
         .execute(&mut *tx)
         .await?;

@@ -98,13 +98,27 @@ pub async fn create(
         ));
     }
     let mut tx = domain.db.begin().await?;
-    // Lock the session row so concurrent creates get distinct, gap-free positions.
-    sqlx::query!(
-        "SELECT id FROM sessions WHERE id = $1 FOR UPDATE",
+    // Lock the session row so concurrent creates get distinct, gap-free positions, and
+    // re-check its state under the lock: a stop or delete may have committed since the check
+    // above.
+    let locked = sqlx::query!(
+        r#"SELECT state AS "state: sessions::SessionState", deleted_at FROM sessions WHERE id = $1 FOR UPDATE"#,
         session_id
     )
     .fetch_one(&mut *tx)
     .await?;
+    if locked.deleted_at.is_some() {
+        return Err(AppError::not_found("session"));
+    }
+    if !locked.state.is_active() {
+        return Err(AppError::conflict(
+            format!(
+                "the session is {:?}; start a new session to queue prompts",
+                locked.state
+            )
+            .to_lowercase(),
+        ));
+    }
     let id = Uuid::now_v7();
     let task = sqlx::query_as!(
         Task,

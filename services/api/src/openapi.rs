@@ -46,8 +46,14 @@ impl Modify for Security {
 }
 
 /// The document as pretty JSON with a trailing newline (the checked-in form).
+/// Built once: the document is served on every request to `/api/v1/openapi.json`.
 pub fn document() -> String {
-    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
-    json.push('\n');
-    json
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| {
+            let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+            json.push('\n');
+            json
+        })
+        .clone()
 }
