@@ -162,6 +162,9 @@ pub struct ApiSettings {
     pub frontend_dir: String,
     /// Extra origins accepted for WebSocket upgrades and cookie mutations besides `public_url`.
     pub extra_origins: Vec<String>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed (e.g. the TLS
+    /// terminator). Empty: the peer address is the client, and the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub rate_limit: RateLimitSettings,
 }
 
@@ -174,6 +177,7 @@ impl Default for ApiSettings {
             max_body_bytes: 1024 * 1024,
             frontend_dir: "frontend/dist".into(),
             extra_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             rate_limit: RateLimitSettings::default(),
         }
     }

@@ -1,6 +1,5 @@
-//! Per-caller rate limiting (GCRA via `governor`), before authentication so that floods of
-//! bad credentials are limited too. The key is the credential presented (token or session
-//! cookie, hashed) or, for anonymous requests, the peer IP.
+//! Per-client rate limiting (GCRA via `governor`), before authentication so that floods of
+//! bad credentials are limited too. The key is the client address (see `client_ip`).
 //!
 //! Limits are per api instance; with N replicas the effective limit is N times higher, which
 //! is acceptable for abuse protection (budgets and quotas are enforced in the database).
@@ -33,17 +32,12 @@ impl Limiter {
         }
     }
 
+    /// The client address. Keying on the presented credential would let anyone mint a fresh
+    /// bucket per request with a made-up token; behind a trusted proxy the forwarded client
+    /// address is used (`api.trusted_proxies`).
     fn key(req: &ServiceRequest) -> [u8; 16] {
-        let source = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| {
-                req.cookie(crate::auth::SESSION_COOKIE)
-                    .map(|c| c.value().to_owned())
-            })
-            .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+        let source = crate::auth::extract::request_client_ip(req.request())
+            .map(|ip| ip.to_string())
             .unwrap_or_default();
         let digest = sha2::Sha256::digest(source.as_bytes());
         let mut key = [0u8; 16];

@@ -66,11 +66,48 @@ impl Caller {
     }
 }
 
+/// The client's address: the TCP peer, or — when the peer is a trusted reverse proxy — the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Entries further left
+/// are client-controlled and never believed.
+pub fn client_ip(
+    peer: Option<std::net::IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let Some(header) = forwarded_for else {
+        return Some(peer);
+    };
+    for hop in header.rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            // A malformed hop: stop believing the header there.
+            Err(_) => break,
+        }
+    }
+    Some(peer)
+}
+
+/// [`client_ip`] for an actix request, with the configured trusted proxies.
+pub fn request_client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings().api.trusted_proxies.clone())
+        .unwrap_or_default();
+    let xff = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    client_ip(req.peer_addr().map(|a| a.ip()), xff, &trusted)
+}
+
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     RequestMeta {
-        // The peer address, not X-Forwarded-For: forwarded headers are client-controlled unless
-        // a trusted proxy rewrites them.
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: request_client_ip(req).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(actix_web::http::header::USER_AGENT)
@@ -254,5 +291,41 @@ impl<P: Permission> FromRequest for Authz<P> {
             record_span(&req, actor.user_id, Some(actor.org_id));
             Ok(Authz(authorize::<P>(actor)?))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or_else(|_| panic!("{s}"))
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy = ip("10.0.0.2");
+        let trusted = [proxy];
+        // Untrusted peer: the header is ignored, whatever it says.
+        assert_eq!(
+            client_ip(Some(ip("203.0.113.9")), Some("1.2.3.4"), &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        // Trusted peer: the right-most non-proxy hop; spoofed entries to its left are ignored.
+        assert_eq!(
+            client_ip(Some(proxy), Some("6.6.6.6, 198.51.100.7"), &trusted),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            client_ip(Some(proxy), Some("198.51.100.7, 10.0.0.2"), &trusted),
+            Some(ip("198.51.100.7"))
+        );
+        // Trusted peer without a usable header: the peer.
+        assert_eq!(client_ip(Some(proxy), None, &trusted), Some(proxy));
+        assert_eq!(
+            client_ip(Some(proxy), Some("garbage"), &trusted),
+            Some(proxy)
+        );
     }
 }

@@ -132,3 +132,50 @@ async fn wrong_method_on_a_known_route_is_405_json() {
         .await;
     assert_error(status, &body, 405, "method_not_allowed");
 }
+
+#[tokio::test]
+async fn made_up_credentials_do_not_get_fresh_rate_limit_buckets() {
+    let app = spawn_app_with(Options {
+        rate_per_second: 1,
+        burst: 3,
+        ..Options::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        let res = client
+            .get(app.url("/api/v1/sessions"))
+            .bearer_auth(format!("rct_madeup{i}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert!(
+        statuses.contains(&429),
+        "every made-up token got its own bucket: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_is_not_believed() {
+    let mut app = spawn_app().await;
+    app.dev_login().await;
+    let res = app
+        .browser
+        .post(app.url("/api/v1/tokens"))
+        .header("x-csrf-token", app.csrf.clone().unwrap())
+        .header("x-forwarded-for", "6.6.6.6")
+        .json(&serde_json::json!({ "name": "t", "scopes": ["read"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ip: Option<String> =
+        sqlx::query_scalar("SELECT ip FROM audit_logs WHERE action = 'token.create'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+}
