@@ -93,6 +93,13 @@ impl Settings {
                 ));
             }
         }
+        url::Url::parse(&self.model_proxy.upstream_url)
+            .map_err(|e| ConfigError::Semantic(format!("model_proxy.upstream_url: {e}")))?;
+        if self.session_manager.start_timeout_secs == 0 {
+            return Err(ConfigError::Semantic(
+                "session_manager.start_timeout_secs: must be at least 1".into(),
+            ));
+        }
         if !(0.0..=1.0).contains(&self.telemetry.otlp_sample_ratio) {
             return Err(ConfigError::Semantic(
                 "telemetry.otlp_sample_ratio: must be between 0 and 1".into(),

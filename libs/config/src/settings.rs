@@ -26,6 +26,7 @@ pub struct Settings {
     pub api: ApiSettings,
     pub auth: AuthSettings,
     pub session_manager: SessionManagerSettings,
+    pub model_proxy: ModelProxySettings,
     pub worker: WorkerSettings,
     pub file_service: FileServiceSettings,
 }
@@ -272,10 +273,111 @@ macro_rules! service_settings {
 }
 
 service_settings!(
-    SessionManagerSettings = 8081,
     WorkerSettings = 8082,
     FileServiceSettings = 8083
 );
+
+/// session-manager: the sandboxes on one Docker host.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionManagerSettings {
+    pub host: String,
+    pub port: u16,
+    /// This instance's name, unique among the session-managers sharing one database; it owns
+    /// the sessions it creates (commands for them are routed to `node.<id>.…`). Empty: the
+    /// host name.
+    pub node_id: String,
+    /// Docker Engine endpoint (`unix:///var/run/docker.sock`, `tcp://…`). Empty: `DOCKER_HOST`
+    /// or the local socket.
+    pub docker_host: String,
+    /// Image used when a session names none (built by scripts/build-sandbox-image.sh).
+    pub sandbox_image: String,
+    /// Pre-started sandboxes kept ready for new sessions (0 disables the pool).
+    pub warm_pool_size: u32,
+    /// Size of the sandbox's `/tmp` tmpfs.
+    pub tmp_size_mb: u32,
+    /// How long a sandbox may take from create to the agent's hello before the session fails.
+    pub start_timeout_secs: u64,
+    /// SIGTERM → SIGKILL grace when stopping a sandbox.
+    pub stop_grace_secs: u64,
+    /// How often idle and over-age sessions are looked for.
+    pub reap_interval_secs: u64,
+    /// How often container CPU, memory and network figures are sampled (0 disables).
+    pub stats_interval_secs: u64,
+}
+
+impl Default for SessionManagerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8081,
+            node_id: String::new(),
+            docker_host: String::new(),
+            sandbox_image: "local/claude-sandbox:latest".into(),
+            warm_pool_size: 0,
+            tmp_size_mb: 256,
+            start_timeout_secs: 60,
+            stop_grace_secs: 10,
+            reap_interval_secs: 30,
+            stats_interval_secs: 15,
+        }
+    }
+}
+
+/// The model proxy: the only way a sandbox reaches a model. It swaps the sandbox's dummy key
+/// for the organisation's real credential, meters usage and enforces limits before forwarding.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelProxySettings {
+    /// Anthropic Messages API base URL (Anthropic, a gateway, or the scripted fake model).
+    pub upstream_url: String,
+    /// Sent as `x-api-key`. One of `api_key` / `auth_token` is needed to reach Anthropic.
+    pub api_key: Option<Secret>,
+    /// Sent as `Authorization: Bearer` (OAuth token or gateway token).
+    pub auth_token: Option<Secret>,
+    /// Give up on an upstream call after this long (a long turn streams for minutes).
+    pub request_timeout_secs: u64,
+    /// Model requests per minute per organisation (0 = unlimited).
+    pub requests_per_minute: u32,
+    /// Prices in USD per million tokens; the first entry whose `model_prefix` starts the model
+    /// name applies, the entry with an empty prefix is the fallback.
+    pub prices: Vec<ModelPrice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPrice {
+    pub model_prefix: String,
+    pub input: f64,
+    pub output: f64,
+    pub cache_write: f64,
+    pub cache_read: f64,
+}
+
+impl Default for ModelProxySettings {
+    fn default() -> Self {
+        let price = |model_prefix: &str, input: f64, output: f64| ModelPrice {
+            model_prefix: model_prefix.into(),
+            input,
+            output,
+            cache_write: input * 1.25,
+            cache_read: input / 10.0,
+        };
+        Self {
+            upstream_url: "https://api.anthropic.com".into(),
+            api_key: None,
+            auth_token: None,
+            request_timeout_secs: 600,
+            requests_per_minute: 600,
+            prices: vec![
+                price("claude-opus", 5.0, 25.0),
+                price("claude-sonnet", 3.0, 15.0),
+                price("claude-haiku", 1.0, 5.0),
+                price("", 3.0, 15.0),
+            ],
+        }
+    }
+}
 
 impl Settings {
     /// Whether cookies get the `Secure` attribute: always, unless the public URL is plain http
