@@ -39,6 +39,22 @@ pub async fn run<M, F, Fut>(
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let queue = bus.topology().queue_name(&spec);
+    run_queue(bus, queue, prefetch, shutdown, handler).await;
+}
+
+/// [`run`] for a queue known by name (e.g. a session-manager node queue), declared by the
+/// caller.
+pub async fn run_queue<M, F, Fut>(
+    bus: Arc<Bus>,
+    queue: String,
+    prefetch: u16,
+    shutdown: Shutdown,
+    handler: F,
+) where
+    M: Message,
+    F: Fn(Envelope<M>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_triggered() {
         match consume_until_error(&bus, &queue, prefetch, &shutdown, &handler).await {

@@ -23,17 +23,52 @@ pub enum SessionCommand {
         session_id: Uuid,
         org_id: Uuid,
         reason: String,
+        /// The session-manager owning the sandbox, when one has claimed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_id: Option<String>,
     },
     /// Remove the sandbox and its volumes; the row is already soft-deleted.
-    Delete { session_id: Uuid, org_id: Uuid },
+    Delete {
+        session_id: Uuid,
+        org_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_id: Option<String>,
+    },
+}
+
+impl SessionCommand {
+    pub fn session_id(&self) -> Uuid {
+        match self {
+            Self::Create { session_id, .. }
+            | Self::Stop { session_id, .. }
+            | Self::Delete { session_id, .. } => *session_id,
+        }
+    }
+}
+
+/// `node.<id>.<key>` for a session some session-manager owns, else the shared `<key>` that any
+/// instance may take. Node ids never contain dots (see [`valid_node_id`]).
+fn routed(node_id: Option<&String>, key: &str) -> String {
+    match node_id {
+        Some(node) => format!("node.{node}.{key}"),
+        None => key.to_owned(),
+    }
+}
+
+/// Node ids are one routing-key word: letters, digits, `-` and `_`, 1 to 63 characters.
+pub fn valid_node_id(id: &str) -> bool {
+    (1..=63).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Message for SessionCommand {
     fn routing_key(&self) -> String {
         match self {
             Self::Create { .. } => "session.create".into(),
-            Self::Stop { .. } => "session.stop".into(),
-            Self::Delete { .. } => "session.delete".into(),
+            Self::Stop { node_id, .. } => routed(node_id.as_ref(), "session.stop"),
+            Self::Delete { node_id, .. } => routed(node_id.as_ref(), "session.delete"),
         }
     }
 }
@@ -47,20 +82,59 @@ pub enum TaskEvent {
         task_id: Uuid,
         session_id: Uuid,
         org_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_id: Option<String>,
     },
     /// A queued or running task was cancelled by a user.
     Cancel {
         task_id: Uuid,
         session_id: Uuid,
         org_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_id: Option<String>,
     },
+}
+
+impl TaskEvent {
+    pub fn session_id(&self) -> Uuid {
+        match self {
+            Self::Queued { session_id, .. } | Self::Cancel { session_id, .. } => *session_id,
+        }
+    }
 }
 
 impl Message for TaskEvent {
     fn routing_key(&self) -> String {
         match self {
-            Self::Queued { .. } => "task.queued".into(),
-            Self::Cancel { .. } => "task.cancel".into(),
+            Self::Queued { node_id, .. } => routed(node_id.as_ref(), "task.queued"),
+            Self::Cancel { node_id, .. } => routed(node_id.as_ref(), "task.cancel"),
+        }
+    }
+}
+
+/// Everything session-manager's queues carry. The two payload types have distinct tag fields
+/// (`command` / `event`), so the untagged union decodes each unambiguously.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SessionManagerMessage {
+    Session(SessionCommand),
+    Task(TaskEvent),
+}
+
+impl SessionManagerMessage {
+    pub fn session_id(&self) -> Uuid {
+        match self {
+            Self::Session(c) => c.session_id(),
+            Self::Task(e) => e.session_id(),
+        }
+    }
+}
+
+impl Message for SessionManagerMessage {
+    fn routing_key(&self) -> String {
+        match self {
+            Self::Session(c) => c.routing_key(),
+            Self::Task(e) => e.routing_key(),
         }
     }
 }
@@ -83,17 +157,67 @@ mod tests {
             task_id: id,
             session_id: id,
             org_id: id,
+            node_id: None,
         })
         .expect("serialise");
         assert_eq!(json["event"], "queued");
+        assert!(json.get("node_id").is_none(), "absent node is not sent");
         assert_eq!(
             TaskEvent::Cancel {
                 task_id: id,
                 session_id: id,
-                org_id: id
+                org_id: id,
+                node_id: None,
             }
             .routing_key(),
             "task.cancel"
         );
+        assert_eq!(
+            SessionCommand::Stop {
+                session_id: id,
+                org_id: id,
+                reason: "r".into(),
+                node_id: Some("node-a".into()),
+            }
+            .routing_key(),
+            "node.node-a.session.stop"
+        );
+    }
+
+    #[test]
+    fn the_inbox_union_decodes_both_payload_types() {
+        let id = Uuid::nil();
+        for message in [
+            SessionManagerMessage::Session(SessionCommand::Delete {
+                session_id: id,
+                org_id: id,
+                node_id: Some("n1".into()),
+            }),
+            SessionManagerMessage::Task(TaskEvent::Cancel {
+                task_id: id,
+                session_id: id,
+                org_id: id,
+                node_id: None,
+            }),
+        ] {
+            let wire = serde_json::to_vec(&message).expect("serialise");
+            let back: SessionManagerMessage = serde_json::from_slice(&wire).expect("decode");
+            assert_eq!(back, message);
+        }
+        // Messages from before node routing (no node_id) still decode.
+        let old = serde_json::json!({"event": "queued", "task_id": id, "session_id": id, "org_id": id});
+        assert!(matches!(
+            serde_json::from_value::<SessionManagerMessage>(old),
+            Ok(SessionManagerMessage::Task(TaskEvent::Queued { node_id: None, .. }))
+        ));
+    }
+
+    #[test]
+    fn node_ids_are_single_routing_words() {
+        assert!(valid_node_id("sm-1_a"));
+        assert!(!valid_node_id(""));
+        assert!(!valid_node_id("a.b"));
+        assert!(!valid_node_id("a*"));
+        assert!(!valid_node_id(&"x".repeat(64)));
     }
 }

@@ -62,6 +62,7 @@ fn queued() -> TaskEvent {
         task_id: Uuid::now_v7(),
         session_id: Uuid::now_v7(),
         org_id: Uuid::now_v7(),
+        node_id: None,
     }
 }
 

@@ -451,18 +451,19 @@ pub async fn stop(
         _ => {}
     }
     let mut tx = domain.db.begin().await?;
-    let changed = sqlx::query!(
-        "UPDATE sessions SET state = 'stopping', state_reason = 'stopped by user', updated_at = now() WHERE id = $1 AND deleted_at IS NULL AND state IN ('pending', 'starting', 'running')",
+    // RETURNING the owner under the row lock: a session-manager claiming the session at the
+    // same moment either committed first (its node id is returned) or will see `stopping`.
+    let changed = sqlx::query_scalar!(
+        "UPDATE sessions SET state = 'stopping', state_reason = 'stopped by user', updated_at = now() WHERE id = $1 AND deleted_at IS NULL AND state IN ('pending', 'starting', 'running') RETURNING node_id",
         id
     )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if changed == 0 {
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(node_id) = changed else {
         // A concurrent stop or delete won: report the current state, audit and publish nothing.
         drop(tx);
         return fetch_visible(&domain.db, granted, id).await;
-    }
+    };
     audit::record(&mut tx, granted, Event::new("session.stop", "session", id)).await?;
     domain
         .bus
@@ -470,6 +471,7 @@ pub async fn stop(
             session_id: id,
             org_id: granted.org_id,
             reason: format!("stopped by {}", granted.email),
+            node_id,
         })
         .await
         .map_err(bus_unavailable)?;
@@ -485,16 +487,15 @@ pub async fn delete(
     fetch_actionable(&domain.db, granted, id).await?;
     let mut tx = domain.db.begin().await?;
     // Soft delete: usage and audit history keep pointing at the row; the sandbox goes away.
-    let changed = sqlx::query!(
-        "UPDATE sessions SET deleted_at = now(), updated_at = now(), state = CASE WHEN state IN ('stopped', 'failed') THEN state ELSE 'stopping' END, state_reason = COALESCE(state_reason, 'deleted by user') WHERE id = $1 AND deleted_at IS NULL",
+    let changed = sqlx::query_scalar!(
+        "UPDATE sessions SET deleted_at = now(), updated_at = now(), state = CASE WHEN state IN ('stopped', 'failed') THEN state ELSE 'stopping' END, state_reason = COALESCE(state_reason, 'deleted by user') WHERE id = $1 AND deleted_at IS NULL RETURNING node_id",
         id
     )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if changed == 0 {
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(node_id) = changed else {
         return Err(AppError::not_found("session"));
-    }
+    };
     sqlx::query!("UPDATE tasks SET state = 'cancelled', finished_at = now() WHERE session_id = $1 AND state = 'queued'", id)
         .execute(&mut *tx)
         .await?;
@@ -509,6 +510,7 @@ pub async fn delete(
         .publish(&SessionCommand::Delete {
             session_id: id,
             org_id: granted.org_id,
+            node_id,
         })
         .await
         .map_err(bus_unavailable)?;

@@ -102,7 +102,7 @@ pub async fn create(
     // re-check its state under the lock: a stop or delete may have committed since the check
     // above.
     let locked = sqlx::query!(
-        r#"SELECT state AS "state: sessions::SessionState", deleted_at FROM sessions WHERE id = $1 FOR UPDATE"#,
+        r#"SELECT state AS "state: sessions::SessionState", deleted_at, node_id FROM sessions WHERE id = $1 FOR UPDATE"#,
         session_id
     )
     .fetch_one(&mut *tx)
@@ -140,6 +140,7 @@ pub async fn create(
             task_id: id,
             session_id,
             org_id: granted.org_id,
+            node_id: locked.node_id,
         })
         .await
         .map_err(bus_unavailable)?;
@@ -235,6 +236,12 @@ pub async fn cancel(
             ))
         }
     }
+    let node_id = sqlx::query_scalar!(
+        "SELECT node_id FROM sessions WHERE id = $1",
+        task.session_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     audit::record(&mut tx, granted, Event::new("task.cancel", "task", id).details(serde_json::json!({ "session_id": task.session_id, "was": format!("{state:?}").to_lowercase() }))).await?;
     domain
         .bus
@@ -242,6 +249,7 @@ pub async fn cancel(
             task_id: id,
             session_id: task.session_id,
             org_id: granted.org_id,
+            node_id,
         })
         .await
         .map_err(bus_unavailable)?;
