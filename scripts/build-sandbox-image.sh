@@ -5,15 +5,16 @@
 #   2. base image  local/bookworm-minbase:<recipe-hash>
 #        debootstrap --variant=minbase bookworm → trim → tar | docker import
 #        (the rootfs tarball is cached, so a rerun or a fresh engine skips debootstrap)
-#   3. Claude Code binary (scripts/install-claude-cli.sh, pinned version)
+#   3. Claude Code binary (scripts/install-claude-cli.sh, pinned version) and the
+#      sandbox-agent binary (cargo build --release -p sandbox-agent)
 #   4. sandbox image  local/claude-sandbox:<inputs-hash> (+ :latest)
 #        docker build of deploy/sandbox/Dockerfile with BASE_IMAGE = the image from step 2;
 #        skipped when that tag exists, loaded from a cached `docker save` archive when one
 #        exists for the hash
 #   5. optional: docker save | zstd (or gzip) for CI caching
 #
-# The inputs hash covers the Dockerfile, both settings files, the Claude Code version and the
-# base image's content (its layer digests and config, not its image id, which changes on every
+# The inputs hash covers the Dockerfile, both settings files, the Claude Code version, the
+# sandbox-agent binary and the base image's content (its layer digests and config, not its image id, which changes on every
 # `docker import` of the same tarball). Same inputs → same tag → nothing to do.
 #
 # Usage: scripts/build-sandbox-image.sh [--save PATH] [--save-cache] [--force] [--refresh-base]
@@ -250,7 +251,16 @@ CLAUDE_VERSION="$(DISABLE_AUTOUPDATER=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC
     "$CLAUDE_BIN" --version </dev/null | awk '{print $1; exit}')"
 [ -n "$CLAUDE_VERSION" ] || die "could not read the version of $CLAUDE_BIN"
 log "Claude Code $CLAUDE_VERSION ($CLAUDE_BIN)"
-step_done "$CLAUDE_VERSION"
+# The agent is built on this host for the image's Debian 12 (same glibc as the build host's
+# bookworm); release profile: it is the sandbox's PID-1 child and runs for the session's life.
+log "cargo build --release -p sandbox-agent"
+(cd "$REMOTE_CLAUDE_ROOT" && cargo build --release --locked -p sandbox-agent >&2)
+AGENT_BIN="$(cd "$REMOTE_CLAUDE_ROOT" && cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/sandbox-agent"
+[ -x "$AGENT_BIN" ] || die "no sandbox-agent binary at $AGENT_BIN"
+AGENT_SHA="$(sha256sum "$AGENT_BIN" | cut -d' ' -f1)"
+log "sandbox-agent ${AGENT_SHA:0:12} ($(human_size "$(stat -c %s "$AGENT_BIN")"))"
+step_done "$CLAUDE_VERSION, agent ${AGENT_SHA:0:12}"
 
 # ---- 4. sandbox image -------------------------------------------------------------------------
 step "4/5 sandbox image"
@@ -266,7 +276,7 @@ INPUTS_HASH="$(
             printf '== %s\n' "$f"
             cat "$SRC/$f"
         done
-        printf '== claude %s\n== base %s\n' "$CLAUDE_VERSION" "$BASE_IDENTITY"
+        printf '== claude %s\n== agent %s\n== base %s\n' "$CLAUDE_VERSION" "$AGENT_SHA" "$BASE_IDENTITY"
     } | short_hash
 )"
 TAG="$IMAGE:$INPUTS_HASH"
@@ -291,6 +301,8 @@ else
     # Hard link: no 370 MB copy (cp when the cache folder spans file systems).
     ln "$CLAUDE_BIN" "$CTX/claude" 2>/dev/null || cp "$CLAUDE_BIN" "$CTX/claude"
     chmod 0755 "$CTX/claude"
+    cp "$AGENT_BIN" "$CTX/sandbox-agent"
+    chmod 0755 "$CTX/sandbox-agent"
     # BuildKit when the client has it (buildx plugin, or built into clients before 23.0),
     # otherwise the classic builder. Neither pulls: the base is in the local store.
     client_major="$(docker version -f '{{.Client.Version}}' 2>/dev/null | cut -d. -f1)"

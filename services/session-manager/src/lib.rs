@@ -1,10 +1,23 @@
-//! session-manager: owns the sandboxes. This foundation version boots, connects to its backing
-//! services, declares the bus topology and serves health, readiness and metrics; the sandbox
-//! runtime (Docker, agent channel, model proxy) is the next milestone (see README "Status").
+//! session-manager: owns the sandboxes of its node. It consumes session commands from
+//! RabbitMQ, creates hardened containers through the Docker Engine API, attaches to the
+//! in-sandbox agent over one exec stream, runs Claude turns from the task queue, stores every
+//! output line as a numbered session event, and relays the sandbox's model traffic through
+//! the model proxy (the real credential never enters a sandbox).
 
-use rc_bus::{Bus, ReadinessExt};
+pub mod manager;
+pub mod node;
+pub mod pool;
+pub mod sandbox;
+pub mod session;
+
+use manager::{Manager, Shared};
+use pool::WarmPool;
+use rc_bus::messages::SessionManagerMessage;
+use rc_bus::{consumer, topology, Bus, ReadinessExt};
 use rc_config::Settings;
 use rc_runtime::ops::{OpsServer, Readiness};
+use rc_runtime::Shutdown;
+use sandbox::Engine;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -13,36 +26,121 @@ pub const SERVICE: &str = "session-manager";
 pub struct Application {
     ops: OpsServer,
     bus: Arc<Bus>,
+    manager: Arc<Manager>,
+    node_queue: String,
+    prefetch: u16,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let node_id = node::resolve(&settings.session_manager.node_id)?;
         let db = rc_db::pool(&settings.database)?;
         let redis =
             rc_runtime::checks::redis_pool(settings.redis.url.expose(), settings.redis.pool_size)?;
         let bus = Arc::new(Bus::new(&settings.amqp));
-        let readiness = Readiness::new()
-            .postgres(db)
-            .redis(redis)
-            .rabbitmq(bus.clone());
+        let engine = Engine::connect(&settings.session_manager.docker_host).await?;
+        let proxy = rc_model_proxy::ModelProxy::new(
+            &settings.model_proxy,
+            db.clone(),
+            redis.clone(),
+            &settings.redis.key_prefix,
+        )?;
+        let readiness = {
+            let engine = engine.clone();
+            Readiness::new()
+                .postgres(db.clone())
+                .redis(redis)
+                .rabbitmq(bus.clone())
+                .check("docker", move || {
+                    let engine = engine.clone();
+                    async move { engine.ping().await.map_err(|e| e.to_string()) }
+                })
+        };
         let ops = OpsServer::bind(
             SERVICE,
             &settings.session_manager.host,
             settings.session_manager.port,
             readiness,
         )?;
-        Ok(Self { ops, bus })
+        // The node queue exists before anything can be routed to it.
+        let channel = bus.consumer_channel().await?;
+        bus.topology().declare(&channel).await?;
+        let node_queue = bus
+            .topology()
+            .declare_node_queue(&channel, &node_id)
+            .await?;
+        let _ = channel.close(200, "declared").await;
+        let pool = Arc::new(WarmPool::new(
+            settings.session_manager.warm_pool_size,
+            &settings.session_manager.sandbox_image,
+            &node_id,
+            settings.session_manager.tmp_size_mb,
+        ));
+        let prefetch = settings.amqp.prefetch;
+        let manager = Manager::new(Shared {
+            db,
+            engine,
+            proxy,
+            pool,
+            settings,
+            node_id,
+            shutdown: Shutdown::default(),
+        });
+        Ok(Self {
+            ops,
+            bus,
+            manager,
+            node_queue,
+            prefetch,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.ops.port()
     }
 
+    pub fn node_id(&self) -> &str {
+        &self.manager.shared().node_id
+    }
+
     pub async fn run_until_stopped(self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
-        tracing::info!(port = self.port(), "{SERVICE} listening");
-        self.ops.run_until(stop).await?;
+        let shared = self.manager.shared().clone();
+        tracing::info!(port = self.port(), node_id = %shared.node_id, "{SERVICE} listening");
+        // Before consuming: adopt or clean up whatever a previous run left behind.
+        self.manager.reconcile().await?;
+        let shutdown = shared.shutdown.clone();
+        let mut background = tokio::task::JoinSet::new();
+        for queue in [
+            self.bus.topology().queue_name(&topology::SESSION_MANAGER),
+            self.node_queue.clone(),
+        ] {
+            let manager = self.manager.clone();
+            background.spawn(consumer::run_queue::<SessionManagerMessage, _, _>(
+                self.bus.clone(),
+                queue,
+                self.prefetch,
+                shutdown.clone(),
+                move |envelope| {
+                    let manager = manager.clone();
+                    async move { manager.handle(envelope.message).await }
+                },
+            ));
+        }
+        background.spawn(self.manager.clone().run_periodic());
+        background.spawn(
+            shared
+                .pool
+                .clone()
+                .run(shared.engine.clone(), shutdown.clone()),
+        );
+        let result = self.ops.run_until(stop).await;
+        // Sandboxes keep running; their agents buffer output until the next attach.
+        shutdown.trigger();
+        while background.join_next().await.is_some() {}
+        self.manager.drain().await;
         self.bus.close().await;
         tracing::info!("{SERVICE} stopped");
-        Ok(())
+        result.map_err(Into::into)
     }
 }

@@ -1,0 +1,310 @@
+//! The node's view of its sessions: routes bus commands to session actors, reconciles the
+//! engine with the database at start-up, and runs the reaper and the stats sampler.
+
+use crate::pool::WarmPool;
+use crate::sandbox::{Engine, LABEL_POOL};
+use crate::session::{actor, store, Command};
+use rc_bus::messages::{SessionCommand, SessionManagerMessage, TaskEvent};
+use rc_config::Settings;
+use rc_domain::sessions::SessionState;
+use rc_model_proxy::ModelProxy;
+use rc_runtime::Shutdown;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+/// What every session actor shares.
+pub struct Shared {
+    pub db: PgPool,
+    pub engine: Engine,
+    pub proxy: ModelProxy,
+    pub pool: Arc<WarmPool>,
+    pub settings: Arc<Settings>,
+    pub node_id: String,
+    pub shutdown: Shutdown,
+}
+
+pub struct Manager {
+    shared: Arc<Shared>,
+    actors: Mutex<HashMap<Uuid, mpsc::UnboundedSender<Command>>>,
+    tasks: tokio::sync::Mutex<JoinSet<()>>,
+}
+
+impl Manager {
+    pub fn new(shared: Shared) -> Arc<Self> {
+        Arc::new(Self {
+            shared: Arc::new(shared),
+            actors: Mutex::new(HashMap::new()),
+            tasks: tokio::sync::Mutex::new(JoinSet::new()),
+        })
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    fn actors(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, mpsc::UnboundedSender<Command>>> {
+        self.actors.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts the actor of a session this node owns (once).
+    async fn spawn(self: &Arc<Self>, session_id: Uuid) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        {
+            let mut actors = self.actors();
+            if actors.get(&session_id).is_some_and(|a| !a.is_closed()) {
+                return;
+            }
+            actors.insert(session_id, tx);
+        }
+        let this = self.clone();
+        self.tasks.lock().await.spawn(async move {
+            actor::run(this.shared.clone(), session_id, rx).await;
+            this.actors().remove(&session_id);
+        });
+        metrics::gauge!("rc_sessions_owned").set(self.actors().len() as f64);
+    }
+
+    /// Sends to the session's actor; false when this node runs none for it.
+    fn send(&self, session_id: Uuid, command: Command) -> bool {
+        self.actors()
+            .get(&session_id)
+            .is_some_and(|a| a.send(command).is_ok())
+    }
+
+    /// Handles one bus message. An error requeues it (database or engine briefly away).
+    pub async fn handle(self: &Arc<Self>, message: SessionManagerMessage) -> anyhow::Result<()> {
+        let db = &self.shared.db;
+        match message {
+            SessionManagerMessage::Session(SessionCommand::Create { session_id, .. }) => {
+                if store::claim(db, session_id, &self.shared.node_id).await? {
+                    tracing::info!(%session_id, "claimed session");
+                    self.spawn(session_id).await;
+                }
+            }
+            SessionManagerMessage::Session(SessionCommand::Stop {
+                session_id, reason, ..
+            }) => {
+                if !self.send(
+                    session_id,
+                    Command::Stop {
+                        reason: reason.clone(),
+                    },
+                ) {
+                    self.end_without_actor(session_id, &reason, false).await?;
+                }
+            }
+            SessionManagerMessage::Session(SessionCommand::Delete { session_id, .. }) => {
+                if !self.send(session_id, Command::Delete) {
+                    self.end_without_actor(session_id, "deleted", true).await?;
+                }
+            }
+            SessionManagerMessage::Task(TaskEvent::Queued { session_id, .. }) => {
+                // Not ours (or not started yet): the owner's actor polls its queue anyway.
+                self.send(session_id, Command::TaskQueued);
+            }
+            SessionManagerMessage::Task(TaskEvent::Cancel {
+                session_id,
+                task_id,
+                ..
+            }) => {
+                self.send(session_id, Command::TaskCancel { task_id });
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop or delete for a session no actor runs: never claimed, already failed, or this
+    /// node restarted. Removes what is left of the sandbox and records the end.
+    async fn end_without_actor(
+        &self,
+        session_id: Uuid,
+        reason: &str,
+        delete: bool,
+    ) -> anyhow::Result<()> {
+        let db = &self.shared.db;
+        let Some(row) = store::load(db, session_id).await? else {
+            return Ok(());
+        };
+        if row
+            .node_id
+            .as_deref()
+            .is_some_and(|n| n != self.shared.node_id)
+        {
+            // Another node owns it; a misrouted message (e.g. sent before the claim).
+            return Ok(());
+        }
+        if let Some(sandbox) = &row.sandbox_name {
+            self.shared.engine.remove_sandbox(sandbox, delete).await?;
+        }
+        if matches!(
+            row.state,
+            SessionState::Pending
+                | SessionState::Starting
+                | SessionState::Running
+                | SessionState::Stopping
+        ) {
+            store::end_open_tasks(db, session_id, &format!("session {reason}")).await?;
+            store::set_state(db, session_id, SessionState::Stopped, Some(reason)).await?;
+        }
+        Ok(())
+    }
+
+    /// Brings the engine and the database into agreement after a start (or a crash):
+    /// containers without a live session are removed, sessions whose sandbox should run get
+    /// their actor back (which re-attaches, replays, or fails them if the container vanished),
+    /// and stops that were under way are finished.
+    pub async fn reconcile(self: &Arc<Self>) -> anyhow::Result<()> {
+        let shared = &self.shared;
+        let rows = sqlx::query!(
+            r#"SELECT id, state AS "state: SessionState", sandbox_name, deleted_at IS NOT NULL AS "deleted!"
+               FROM sessions WHERE node_id = $1 AND (deleted_at IS NULL OR state NOT IN ('stopped', 'failed'))"#,
+            shared.node_id
+        )
+        .fetch_all(&shared.db)
+        .await?;
+        let live: HashMap<String, (Uuid, SessionState, bool)> = rows
+            .iter()
+            .filter_map(|r| {
+                r.sandbox_name
+                    .clone()
+                    .map(|n| (n, (r.id, r.state, r.deleted)))
+            })
+            .collect();
+        let mut removed = 0;
+        let containers = match shared.engine.list_managed(&shared.node_id).await {
+            Ok(list) => list,
+            Err(err) => {
+                // Sessions still get their actors (which fail them with the reason); leftover
+                // containers are cleaned up at the next start with the engine up.
+                tracing::warn!(%err, "cannot list sandboxes; skipping container cleanup");
+                Vec::new()
+            }
+        };
+        for container in containers {
+            let keep = !container.labels.contains_key(LABEL_POOL)
+                && live
+                    .get(&container.name)
+                    .is_some_and(|(_, state, deleted)| {
+                        !deleted && matches!(state, SessionState::Starting | SessionState::Running)
+                    });
+            if !keep {
+                let delete_volumes = container.labels.contains_key(LABEL_POOL)
+                    || live
+                        .get(&container.name)
+                        .is_none_or(|(_, _, deleted)| *deleted);
+                shared
+                    .engine
+                    .remove_sandbox(&container.name, delete_volumes)
+                    .await?;
+                removed += 1;
+            }
+        }
+        let mut resumed = 0;
+        for row in &rows {
+            match row.state {
+                SessionState::Starting | SessionState::Running if !row.deleted => {
+                    self.spawn(row.id).await;
+                    resumed += 1;
+                }
+                SessionState::Stopped | SessionState::Failed => {}
+                _ => {
+                    self.end_without_actor(
+                        row.id,
+                        if row.deleted { "deleted" } else { "stopped" },
+                        row.deleted,
+                    )
+                    .await?
+                }
+            }
+        }
+        tracing::info!(removed, resumed, "reconciled sandboxes with sessions");
+        Ok(())
+    }
+
+    /// Stops sessions idle longer than their idle timeout, or running longer than their
+    /// maximum duration, with the reason on the row.
+    pub async fn reap(&self) -> anyhow::Result<()> {
+        let due = sqlx::query!(
+            r#"SELECT s.id,
+                      s.started_at < now() - make_interval(secs => (s.limits->>'max_duration_secs')::float8) AS "too_old!",
+                      (s.limits->>'idle_timeout_secs')::bigint AS "idle_secs!",
+                      (s.limits->>'max_duration_secs')::bigint AS "max_secs!"
+               FROM sessions s
+               WHERE s.node_id = $1 AND s.state = 'running' AND s.deleted_at IS NULL
+                 AND (s.started_at < now() - make_interval(secs => (s.limits->>'max_duration_secs')::float8)
+                      OR (COALESCE(s.last_activity_at, s.started_at) < now() - make_interval(secs => (s.limits->>'idle_timeout_secs')::float8)
+                          AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.session_id = s.id AND t.state IN ('queued', 'running'))))"#,
+            self.shared.node_id
+        )
+        .fetch_all(&self.shared.db)
+        .await?;
+        for row in due {
+            let reason = if row.too_old {
+                format!("reached the maximum duration of {}s", row.max_secs)
+            } else {
+                format!("idle for more than {}s", row.idle_secs)
+            };
+            tracing::info!(session_id = %row.id, %reason, "reaping");
+            metrics::counter!("rc_sessions_reaped_total").increment(1);
+            self.send(row.id, Command::Stop { reason });
+        }
+        Ok(())
+    }
+
+    /// Samples CPU, memory and network of every running sandbox into `sessions.stats`.
+    pub async fn sample_stats(&self) -> anyhow::Result<()> {
+        let running = sqlx::query!(
+            "SELECT id, sandbox_name AS \"sandbox_name!\" FROM sessions WHERE node_id = $1 AND state = 'running' AND sandbox_name IS NOT NULL",
+            self.shared.node_id
+        )
+        .fetch_all(&self.shared.db)
+        .await?;
+        for row in running {
+            match self.shared.engine.stats(&row.sandbox_name).await {
+                Ok(stats) => {
+                    let value = serde_json::to_value(&stats)?;
+                    sqlx::query!(
+                        "UPDATE sessions SET stats = $2 WHERE id = $1",
+                        row.id,
+                        value
+                    )
+                    .execute(&self.shared.db)
+                    .await?;
+                }
+                Err(err) => tracing::debug!(session_id = %row.id, %err, "no stats sample"),
+            }
+        }
+        Ok(())
+    }
+
+    /// The reaper and stats loops, until shutdown.
+    pub async fn run_periodic(self: Arc<Self>) {
+        let settings = &self.shared.settings.session_manager;
+        let mut reap =
+            tokio::time::interval(Duration::from_secs(settings.reap_interval_secs.max(1)));
+        let stats_every = settings.stats_interval_secs;
+        let mut stats = tokio::time::interval(Duration::from_secs(stats_every.max(1)));
+        loop {
+            tokio::select! {
+                () = self.shared.shutdown.wait() => break,
+                _ = reap.tick() => if let Err(err) = self.reap().await {
+                    tracing::warn!(%err, "reaper pass failed");
+                },
+                _ = stats.tick(), if stats_every > 0 => if let Err(err) = self.sample_stats().await {
+                    tracing::warn!(%err, "stats pass failed");
+                },
+            }
+        }
+    }
+
+    /// Waits for every actor to finish after shutdown was triggered.
+    pub async fn drain(&self) {
+        let mut tasks = self.tasks.lock().await;
+        while tasks.join_next().await.is_some() {}
+    }
+}

@@ -1,0 +1,728 @@
+//! The session actor: the one task that owns a session's sandbox on this node. It creates (or
+//! claims from the warm pool) the sandbox, attaches to its agent, runs the Claude process and
+//! the task queue one turn at a time, persists every output line as a numbered event, and
+//! stops, deletes or fails the sandbox. Commands reach it through a channel, so everything
+//! about one session happens in order without locks.
+//!
+//! Crash safety: events, the task transitions they cause and the agent replay position commit
+//! in one transaction, and only then is the agent told to drop them (`Ack`). A restarted
+//! session-manager re-attaches and receives exactly the lines after the stored position.
+
+use super::claude::{self, Signal};
+use super::store::{self, EventWriter, NewEvent, SessionRow, TaskEnd};
+use crate::manager::Shared;
+use crate::sandbox::{EngineError, SandboxSpec};
+use futures::FutureExt;
+use rc_agent_protocol::{AgentClient, ClaudeEvent, ClaudeRequest, ClaudeSender, Tunnels};
+use rc_domain::sessions::SessionState;
+use rc_model_proxy::ProxyContext;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use uuid::Uuid;
+
+/// What other parts of session-manager ask of a session.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Stop { reason: String },
+    Delete,
+    TaskQueued,
+    TaskCancel { task_id: Uuid },
+}
+
+/// Lines written per transaction at most; bounds latency and transaction size.
+const BATCH: usize = 256;
+/// Safety net for a missed `task.queued` message.
+const QUEUE_POLL: Duration = Duration::from_secs(5);
+/// Claude exits this many times in a row without finishing a turn → the session fails.
+const MAX_CLAUDE_RESTARTS: u32 = 3;
+
+#[derive(Debug, Clone)]
+struct RunningTask {
+    id: Uuid,
+    prompt: String,
+    cancel_requested: bool,
+    /// After a re-attach: check, once the replay is through, that the prompt reached Claude.
+    verify_delivery: bool,
+}
+
+/// Why the actor ended.
+enum End {
+    Stopped(String),
+    Deleted,
+    /// session-manager is shutting down: leave the sandbox (and Claude) running.
+    Detached,
+}
+
+struct Actor {
+    shared: Arc<Shared>,
+    row: SessionRow,
+    sandbox: String,
+    next_seq: i64,
+    task: watch::Sender<Option<Uuid>>,
+    running: Option<RunningTask>,
+    claude_exits: u32,
+}
+
+/// Runs the actor of `session_id` until the session stops, is deleted, fails or
+/// session-manager shuts down.
+pub async fn run(
+    shared: Arc<Shared>,
+    session_id: Uuid,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let row = match store::load(&shared.db, session_id).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::error!(%session_id, %err, "cannot load the session");
+            return;
+        }
+    };
+    let next_seq = match store::last_seq(&shared.db, session_id).await {
+        Ok(seq) => seq + 1,
+        Err(err) => {
+            tracing::error!(%session_id, %err, "cannot read the event log");
+            return;
+        }
+    };
+    let (task, _) = watch::channel(None);
+    let mut actor = Actor {
+        shared,
+        sandbox: row.sandbox_name.clone().unwrap_or_default(),
+        row,
+        next_seq,
+        task,
+        running: None,
+        claude_exits: 0,
+    };
+    let outcome = actor.drive(&mut commands).await;
+    let result = match outcome {
+        Ok(End::Detached) => Ok(()),
+        Ok(End::Stopped(reason)) => actor.finish(SessionState::Stopped, &reason, false).await,
+        Ok(End::Deleted) => actor.finish(SessionState::Stopped, "deleted", true).await,
+        Err(reason) => {
+            tracing::warn!(session_id = %actor.row.id, %reason, "session failed");
+            actor.finish(SessionState::Failed, &reason, false).await
+        }
+    };
+    if let Err(err) = result {
+        // The row keeps its last state; the reconciler finishes the job at the next start.
+        tracing::error!(session_id = %actor.row.id, %err, "could not record the session's end");
+    }
+}
+
+impl Actor {
+    async fn drive(
+        &mut self,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Result<End, String> {
+        self.ensure_sandbox().await?;
+        loop {
+            let (client, tunnels) = tokio::select! {
+                connected = self.connect() => connected?,
+                () = self.shared.shutdown.wait() => return Ok(End::Detached),
+            };
+            if self.row.state != SessionState::Running {
+                store::set_state(&self.shared.db, self.row.id, SessionState::Running, None)
+                    .await
+                    .map_err(db_error)?;
+                self.row.state = SessionState::Running;
+                self.event("session.state", json!({"state": "running"}), None)
+                    .await?;
+            }
+            let tunnel_task = tokio::spawn(serve_tunnels(
+                tunnels,
+                self.shared.clone(),
+                self.proxy_context(),
+            ));
+            let outcome = self.attached(&client, commands).await;
+            tunnel_task.abort();
+            client.close();
+            match outcome? {
+                Some(end) => return Ok(end),
+                None => {
+                    // The channel broke. A live container means session-manager's side or the
+                    // exec went away: attach again. A dead one is started again; its agent has
+                    // a new boot id, so numbering restarts and Claude resumes by session id.
+                    match self.shared.engine.is_running(&self.sandbox).await {
+                        Ok(Some(true)) => {}
+                        Ok(Some(false)) => {
+                            tracing::warn!(session_id = %self.row.id, "sandbox exited, starting it again");
+                            self.shared
+                                .engine
+                                .start(&self.sandbox)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        }
+                        Ok(None) => return Err("the sandbox container disappeared".into()),
+                        Err(err) => return Err(err.to_string()),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Creates the sandbox, claims one from the warm pool, or checks the existing one.
+    async fn ensure_sandbox(&mut self) -> Result<(), String> {
+        if !self.sandbox.is_empty() {
+            return match self.shared.engine.is_running(&self.sandbox).await {
+                Ok(Some(true)) => Ok(()),
+                Ok(Some(false)) => self
+                    .shared
+                    .engine
+                    .start(&self.sandbox)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Ok(None) if self.row.state == SessionState::Starting => self.create_sandbox().await,
+                Ok(None) => Err("the sandbox container disappeared".into()),
+                Err(err) => Err(err.to_string()),
+            };
+        }
+        if let Some(pooled) = self.shared.pool.take(&self.row.image) {
+            match self
+                .shared
+                .engine
+                .update_limits(&pooled, &self.row.limits)
+                .await
+            {
+                Ok(()) => {
+                    self.sandbox = pooled;
+                    store::set_sandbox(&self.shared.db, self.row.id, &self.sandbox, None)
+                        .await
+                        .map_err(db_error)?;
+                    metrics::counter!("rc_sandbox_pool_claims_total").increment(1);
+                    return Ok(());
+                }
+                Err(err) => {
+                    tracing::warn!(%err, sandbox = %pooled, "pooled sandbox unusable, creating one");
+                    let _ = self.shared.engine.remove_sandbox(&pooled, true).await;
+                }
+            }
+        }
+        self.create_sandbox().await
+    }
+
+    async fn create_sandbox(&mut self) -> Result<(), String> {
+        if self.sandbox.is_empty() {
+            self.sandbox = format!("rc-sbx-{}", Uuid::now_v7().simple());
+        }
+        // Name first: if we crash during the create, the reconciler knows what to clean up.
+        store::set_sandbox(&self.shared.db, self.row.id, &self.sandbox, None)
+            .await
+            .map_err(db_error)?;
+        let spec = SandboxSpec {
+            name: self.sandbox.clone(),
+            image: self.row.image.clone(),
+            limits: self.row.limits,
+            node_id: self.shared.node_id.clone(),
+            session: Some((self.row.id, self.row.org_id)),
+            tmp_size_mb: self.shared.settings.session_manager.tmp_size_mb,
+        };
+        let started = std::time::Instant::now();
+        let id = self
+            .shared
+            .engine
+            .create_sandbox(&spec)
+            .await
+            .map_err(|err| match err {
+                EngineError::NotFound(msg) => {
+                    format!("sandbox image {} not found: {msg}", self.row.image)
+                }
+                other => other.to_string(),
+            })?;
+        metrics::histogram!("rc_sandbox_create_seconds").record(started.elapsed().as_secs_f64());
+        store::set_sandbox(&self.shared.db, self.row.id, &self.sandbox, Some(&id))
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Attaches to the agent, retrying while it starts, until the start timeout.
+    async fn connect(&self) -> Result<(AgentClient, Tunnels), String> {
+        let timeout = Duration::from_secs(self.shared.settings.session_manager.start_timeout_secs);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let attempt = async {
+                let io = self
+                    .shared
+                    .engine
+                    .attach_agent(&self.sandbox)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                AgentClient::connect(io, "session-manager")
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            match tokio::time::timeout_at(deadline, attempt).await {
+                Ok(Ok(connected)) => return Ok(connected),
+                Ok(Err(err)) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::debug!(sandbox = %self.sandbox, %err, "agent not ready yet");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                Ok(Err(err)) => {
+                    return Err(format!(
+                        "the sandbox agent did not answer within {}s: {err}",
+                        timeout.as_secs()
+                    ))
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "the sandbox agent did not answer within {}s",
+                        timeout.as_secs()
+                    ))
+                }
+            }
+        }
+    }
+
+    /// One attachment: replay, then live output, commands and the queue. `Ok(None)` when the
+    /// channel broke and should be re-attached.
+    async fn attached(
+        &mut self,
+        client: &AgentClient,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Result<Option<End>, String> {
+        let boot_id = client.hello().boot_id;
+        let after_seq = if self.row.agent_boot_id == Some(boot_id) {
+            u64::try_from(self.row.agent_seq).unwrap_or(0)
+        } else {
+            0
+        };
+        let channel = match client.open_claude().await {
+            Ok(c) => c,
+            Err(err) => {
+                tracing::warn!(%err, "cannot open the claude channel");
+                return Ok(None);
+            }
+        };
+        let (mut tx, mut rx) = channel.split();
+        if tx.send(ClaudeRequest::Attach { after_seq }).await.is_err() {
+            return Ok(None);
+        }
+        let (claude_running, replay_end) = match rx.recv().await {
+            Some(Ok(ClaudeEvent::Attached {
+                running,
+                next_seq,
+                oldest_buffered_seq,
+                ..
+            })) => {
+                if oldest_buffered_seq.is_some_and(|o| o > after_seq + 1)
+                    || (oldest_buffered_seq.is_none() && next_seq > after_seq + 1)
+                {
+                    let lost = json!({"message": "the sandbox agent's buffer overflowed; some output was lost", "after_seq": after_seq, "next_seq": next_seq});
+                    self.event("agent.gap", lost, self.running_id()).await?;
+                }
+                (running, next_seq)
+            }
+            other => {
+                tracing::warn!(?other, "agent did not confirm the attach");
+                return Ok(None);
+            }
+        };
+        // What the database says is running (after a restart the actor starts empty).
+        if self.running.is_none() {
+            if let Some(id) = store::running_task(&self.shared.db, self.row.id)
+                .await
+                .map_err(db_error)?
+            {
+                let cancel_requested = store::task_cancel_requested(&self.shared.db, id)
+                    .await
+                    .map_err(db_error)?;
+                let prompt = sqlx::query_scalar!("SELECT prompt FROM tasks WHERE id = $1", id)
+                    .fetch_one(&self.shared.db)
+                    .await
+                    .map_err(db_error)?;
+                self.running = Some(RunningTask {
+                    id,
+                    prompt,
+                    cancel_requested,
+                    verify_delivery: true,
+                });
+                let _ = self.task.send(Some(id));
+            }
+        } else if let Some(task) = &mut self.running {
+            task.verify_delivery = true;
+        }
+        let mut claude_running = claude_running;
+        if !claude_running {
+            if tx.send(claude::start_request(&self.row)).await.is_err() {
+                return Ok(None);
+            }
+            claude_running = true;
+        }
+        let mut replaying = replay_end > after_seq + 1;
+        if !replaying {
+            self.after_replay(&mut tx).await?;
+        }
+        let mut poll = tokio::time::interval(QUEUE_POLL);
+        loop {
+            tokio::select! {
+                () = self.shared.shutdown.wait() => return Ok(Some(End::Detached)),
+                () = client.closed() => return Ok(None),
+                command = commands.recv() => match command {
+                    None => return Ok(Some(End::Detached)),
+                    Some(Command::Stop { reason }) => return Ok(Some(End::Stopped(reason))),
+                    Some(Command::Delete) => return Ok(Some(End::Deleted)),
+                    Some(Command::TaskQueued) => if !replaying && claude_running { self.start_next_task(&mut tx).await? },
+                    Some(Command::TaskCancel { task_id }) => self.cancel(&mut tx, task_id).await?,
+                },
+                event = rx.recv() => {
+                    let Some(Ok(first)) = event else { return Ok(None) };
+                    let mut batch = vec![first];
+                    while batch.len() < BATCH {
+                        match rx.recv().now_or_never() {
+                            Some(Some(Ok(event))) => batch.push(event),
+                            _ => break,
+                        }
+                    }
+                    let last = self.persist(boot_id, batch, &mut tx).await?;
+                    if let Some(seq) = last {
+                        if tx.send(ClaudeRequest::Ack { seq }).await.is_err() {
+                            return Ok(None);
+                        }
+                        if replaying && seq + 1 >= replay_end {
+                            replaying = false;
+                            self.after_replay(&mut tx).await?;
+                        }
+                    }
+                }
+                _ = poll.tick() => if !replaying && claude_running { self.start_next_task(&mut tx).await? },
+            }
+        }
+    }
+
+    /// Once the replay is through: make sure the running task's prompt reached Claude (it is
+    /// re-sent if session-manager died between marking the task running and writing it), or
+    /// start the next queued task.
+    async fn after_replay(&mut self, tx: &mut ClaudeSender) -> Result<(), String> {
+        if let Some(task) = &mut self.running {
+            if task.verify_delivery {
+                task.verify_delivery = false;
+                let (id, prompt) = (task.id, task.prompt.clone());
+                if !store::prompt_delivered(&self.shared.db, self.row.id, id)
+                    .await
+                    .map_err(db_error)?
+                {
+                    tracing::info!(task_id = %id, "re-sending a prompt that never reached Claude");
+                    self.send_line(tx, claude::user_line(&prompt)).await?;
+                }
+            }
+            return Ok(());
+        }
+        self.start_next_task(tx).await
+    }
+
+    /// Writes one batch of agent events, and the task transitions they cause, in one
+    /// transaction. Returns the highest agent sequence number written.
+    async fn persist(
+        &mut self,
+        boot_id: Uuid,
+        batch: Vec<ClaudeEvent>,
+        tx: &mut ClaudeSender,
+    ) -> Result<Option<u64>, String> {
+        let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
+            .await
+            .map_err(db_error)?;
+        let mut last = None;
+        let mut denials = Vec::new();
+        let mut turn_ended = false;
+        let mut restart_claude = false;
+        for event in batch {
+            match event {
+                ClaudeEvent::Output { seq, line } => {
+                    last = Some(seq);
+                    let (kind, payload, signal) = claude::classify(&line);
+                    let task_id = self.running_id();
+                    writer
+                        .append(NewEvent {
+                            kind,
+                            payload,
+                            task_id,
+                        })
+                        .await
+                        .map_err(db_error)?;
+                    match signal {
+                        Signal::TurnEnded(result) => {
+                            if let Some(cs) = &result.claude_session_id {
+                                writer.set_claude_session(cs).await.map_err(db_error)?;
+                                self.row.claude_session_id = Some(cs.clone());
+                            }
+                            if let Some(task) = self.running.take() {
+                                let state = if task.cancel_requested {
+                                    "cancelled"
+                                } else if result.is_error {
+                                    "failed"
+                                } else {
+                                    "succeeded"
+                                };
+                                let error = result.is_error.then(|| {
+                                    result
+                                        .text
+                                        .clone()
+                                        .unwrap_or_else(|| result.subtype.clone())
+                                });
+                                let value =
+                                    serde_json::to_value(&result).map_err(|e| e.to_string())?;
+                                writer
+                                    .finish_task(&TaskEnd {
+                                        task_id: task.id,
+                                        state,
+                                        result: Some(value),
+                                        error,
+                                    })
+                                    .await
+                                    .map_err(db_error)?;
+                                writer
+                                    .append(NewEvent {
+                                        kind: "task.finished".into(),
+                                        payload: json!({"task_id": task.id, "state": state}),
+                                        task_id: Some(task.id),
+                                    })
+                                    .await
+                                    .map_err(db_error)?;
+                                metrics::counter!("rc_turns_total", "state" => state).increment(1);
+                            }
+                            self.claude_exits = 0;
+                            turn_ended = true;
+                        }
+                        Signal::PermissionRequest {
+                            request_id,
+                            tool_name,
+                            ..
+                        } => denials.push((request_id, tool_name)),
+                        Signal::None => {}
+                    }
+                }
+                ClaudeEvent::Exited { seq, code, signal } => {
+                    last = Some(seq);
+                    writer
+                        .append(NewEvent {
+                            kind: "claude.exited".into(),
+                            payload: json!({"code": code, "signal": signal}),
+                            task_id: self.running_id(),
+                        })
+                        .await
+                        .map_err(db_error)?;
+                    if let Some(task) = self.running.take() {
+                        let error = format!("the Claude process exited (code {code:?}, signal {signal:?}) during the turn");
+                        writer
+                            .finish_task(&TaskEnd {
+                                task_id: task.id,
+                                state: "failed",
+                                result: None,
+                                error: Some(error),
+                            })
+                            .await
+                            .map_err(db_error)?;
+                        writer
+                            .append(NewEvent {
+                                kind: "task.finished".into(),
+                                payload: json!({"task_id": task.id, "state": "failed"}),
+                                task_id: Some(task.id),
+                            })
+                            .await
+                            .map_err(db_error)?;
+                    }
+                    restart_claude = true;
+                }
+                ClaudeEvent::Stderr { line } => {
+                    tracing::debug!(session_id = %self.row.id, claude_stderr = %line)
+                }
+                ClaudeEvent::Error { message } => {
+                    tracing::warn!(session_id = %self.row.id, %message, "agent reported an error");
+                    writer
+                        .append(NewEvent {
+                            kind: "agent.error".into(),
+                            payload: json!({"message": message}),
+                            task_id: self.running_id(),
+                        })
+                        .await
+                        .map_err(db_error)?;
+                }
+                ClaudeEvent::Started { .. } | ClaudeEvent::Attached { .. } => {}
+            }
+        }
+        self.next_seq = writer
+            .commit(last.map(|s| (boot_id, i64::try_from(s).unwrap_or(i64::MAX))))
+            .await
+            .map_err(db_error)?;
+        if let Some(seq) = last {
+            self.row.agent_boot_id = Some(boot_id);
+            self.row.agent_seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        }
+        if turn_ended {
+            let _ = self.task.send(None);
+        }
+        for (request_id, tool_name) in denials {
+            // Interactive approvals are the next milestone; until then a request is refused
+            // at once with a message Claude shows, instead of hanging the turn.
+            let message = format!("{tool_name} needs approval, and this Remote Claude version cannot ask for it yet: choose a permission mode or org policy that allows it");
+            self.send_line(tx, claude::deny_line(&request_id, &message))
+                .await?;
+        }
+        if restart_claude {
+            self.claude_exits += 1;
+            if self.claude_exits > MAX_CLAUDE_RESTARTS {
+                return Err(format!(
+                    "the Claude process exited {MAX_CLAUDE_RESTARTS} times in a row"
+                ));
+            }
+            tx.send(claude::start_request(&self.row))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(last)
+    }
+
+    async fn start_next_task(&mut self, tx: &mut ClaudeSender) -> Result<(), String> {
+        if self.running.is_some() {
+            return Ok(());
+        }
+        let Some((id, prompt)) = store::start_next_task(&self.shared.db, &self.row)
+            .await
+            .map_err(db_error)?
+        else {
+            return Ok(());
+        };
+        self.running = Some(RunningTask {
+            id,
+            prompt: prompt.clone(),
+            cancel_requested: false,
+            verify_delivery: false,
+        });
+        let _ = self.task.send(Some(id));
+        self.event("task.started", json!({"task_id": id}), Some(id))
+            .await?;
+        self.send_line(tx, claude::user_line(&prompt)).await
+    }
+
+    async fn cancel(&mut self, tx: &mut ClaudeSender, task_id: Uuid) -> Result<(), String> {
+        let Some(task) = self.running.as_mut().filter(|t| t.id == task_id) else {
+            // Queued tasks were cancelled in the database by the api; nothing runs here.
+            return Ok(());
+        };
+        task.cancel_requested = true;
+        let line = claude::interrupt_line(&format!("interrupt-{task_id}"));
+        self.send_line(tx, line).await
+    }
+
+    async fn send_line(&self, tx: &mut ClaudeSender, line: String) -> Result<(), String> {
+        // A broken channel is noticed by the receive side, which re-attaches; the line is
+        // then re-sent by `after_replay` if it was a prompt.
+        if let Err(err) = tx.send(ClaudeRequest::Input { line }).await {
+            tracing::warn!(%err, "could not write to Claude");
+        }
+        Ok(())
+    }
+
+    /// Appends one event of session-manager's own in its own transaction.
+    async fn event(
+        &mut self,
+        kind: &str,
+        payload: serde_json::Value,
+        task_id: Option<Uuid>,
+    ) -> Result<(), String> {
+        let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
+            .await
+            .map_err(db_error)?;
+        writer
+            .append(NewEvent {
+                kind: kind.into(),
+                payload,
+                task_id,
+            })
+            .await
+            .map_err(db_error)?;
+        self.next_seq = writer.commit(None).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    fn running_id(&self) -> Option<Uuid> {
+        self.running.as_ref().map(|t| t.id)
+    }
+
+    fn proxy_context(&self) -> ProxyContext {
+        ProxyContext {
+            org_id: self.row.org_id,
+            user_id: self.row.owner_id,
+            session_id: self.row.id,
+            task_id: self.task.subscribe(),
+        }
+    }
+
+    /// Ends the session: open tasks end, the container goes (the volumes too when deleting),
+    /// and the row records the final state and why.
+    async fn finish(
+        &mut self,
+        state: SessionState,
+        reason: &str,
+        delete: bool,
+    ) -> Result<(), String> {
+        let db = &self.shared.db;
+        if state == SessionState::Stopped {
+            store::set_state(db, self.row.id, SessionState::Stopping, Some(reason))
+                .await
+                .map_err(db_error)?;
+        }
+        store::end_open_tasks(db, self.row.id, &format!("session {reason}"))
+            .await
+            .map_err(db_error)?;
+        if !self.sandbox.is_empty() {
+            let grace = self.shared.settings.session_manager.stop_grace_secs;
+            if let Err(err) = self.shared.engine.stop(&self.sandbox, grace).await {
+                tracing::warn!(%err, sandbox = %self.sandbox, "graceful stop failed");
+            }
+            if let Err(err) = self
+                .shared
+                .engine
+                .remove_sandbox(&self.sandbox, delete)
+                .await
+            {
+                // The state is recorded anyway; the reconciler removes the leftovers once the
+                // engine answers again.
+                tracing::warn!(%err, sandbox = %self.sandbox, "could not remove the sandbox");
+            }
+        }
+        store::set_state(db, self.row.id, state, Some(reason))
+            .await
+            .map_err(db_error)?;
+        let state_name = if state == SessionState::Failed {
+            "failed"
+        } else {
+            "stopped"
+        };
+        self.event(
+            "session.state",
+            json!({"state": state_name, "reason": reason}),
+            None,
+        )
+        .await?;
+        metrics::counter!("rc_sessions_ended_total", "state" => state_name).increment(1);
+        Ok(())
+    }
+}
+
+/// Hands every tunnelled connection from the sandbox to the model proxy.
+async fn serve_tunnels(mut tunnels: Tunnels, shared: Arc<Shared>, ctx: ProxyContext) {
+    while let Some(stream) = tunnels.next().await {
+        if stream.target != rc_agent_protocol::TUNNEL_TARGET_MODEL {
+            tracing::warn!(target = %stream.target, "refusing a tunnel to an unknown target");
+            continue;
+        }
+        let proxy = shared.proxy.clone();
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            if let Err(err) = proxy.serve(stream, ctx).await {
+                tracing::debug!(%err, "model tunnel ended with an error");
+            }
+        });
+    }
+}
+
+fn db_error(err: sqlx::Error) -> String {
+    format!("database error: {err}")
+}

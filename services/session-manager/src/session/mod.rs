@@ -1,0 +1,7 @@
+//! One session's sandbox and Claude process, driven by one actor task.
+
+pub mod actor;
+pub mod claude;
+pub mod store;
+
+pub use actor::Command;

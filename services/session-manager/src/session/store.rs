@@ -1,0 +1,307 @@
+//! Postgres access for the session actor: the session row, its task queue and its event log.
+//! Events and the task transitions they cause commit in one transaction together with the
+//! agent replay position, so a crash at any point neither loses nor doubles anything.
+
+use chrono::{DateTime, Utc};
+use rc_domain::sessions::{SessionLimits, SessionState};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// What the actor needs of a session row.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub owner_id: Uuid,
+    pub state: SessionState,
+    pub image: String,
+    pub limits: SessionLimits,
+    pub model: String,
+    pub permission_mode: String,
+    pub node_id: Option<String>,
+    pub container_id: Option<String>,
+    pub sandbox_name: Option<String>,
+    pub claude_session_id: Option<String>,
+    pub agent_boot_id: Option<Uuid>,
+    pub agent_seq: i64,
+    pub deleted: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub last_activity_at: Option<DateTime<Utc>>,
+}
+
+pub async fn load(db: &PgPool, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
+    let row = sqlx::query!(
+        r#"SELECT id, org_id, owner_id, state AS "state: SessionState", image, limits, model,
+                  permission_mode, node_id, container_id, sandbox_name, claude_session_id,
+                  agent_boot_id, agent_seq, deleted_at IS NOT NULL AS "deleted!", started_at,
+                  last_activity_at
+           FROM sessions WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| SessionRow {
+        id: r.id,
+        org_id: r.org_id,
+        owner_id: r.owner_id,
+        state: r.state,
+        image: r.image,
+        // Written by the domain layer from a validated struct; a hand-edited row that no
+        // longer parses gets the smallest sane limits rather than none.
+        limits: serde_json::from_value(r.limits).unwrap_or(SessionLimits {
+            cpu_millis: 1000,
+            memory_mb: 1024,
+            pids: 256,
+            idle_timeout_secs: 1800,
+            max_duration_secs: 8 * 3600,
+        }),
+        model: r.model,
+        permission_mode: r.permission_mode,
+        node_id: r.node_id,
+        container_id: r.container_id,
+        sandbox_name: r.sandbox_name,
+        claude_session_id: r.claude_session_id,
+        agent_boot_id: r.agent_boot_id,
+        agent_seq: r.agent_seq,
+        deleted: r.deleted,
+        started_at: r.started_at,
+        last_activity_at: r.last_activity_at,
+    }))
+}
+
+/// Takes ownership of a pending session for `node`. Also true when this node already owns
+/// it in `starting` (a redelivered create after a crash).
+pub async fn claim(db: &PgPool, id: Uuid, node: &str) -> sqlx::Result<bool> {
+    let claimed = sqlx::query!(
+        "UPDATE sessions SET node_id = $2, state = 'starting', updated_at = now()
+         WHERE id = $1 AND deleted_at IS NULL
+           AND ((state = 'pending' AND node_id IS NULL) OR (state = 'starting' AND node_id = $2))",
+        id,
+        node
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(claimed == 1)
+}
+
+pub async fn set_sandbox(
+    db: &PgPool,
+    id: Uuid,
+    sandbox_name: &str,
+    container_id: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE sessions SET sandbox_name = $2, container_id = $3, updated_at = now() WHERE id = $1",
+        id,
+        sandbox_name,
+        container_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The highest event sequence number of a session (0 when none).
+pub async fn last_seq(db: &PgPool, id: Uuid) -> sqlx::Result<i64> {
+    let seq = sqlx::query_scalar!(
+        r#"SELECT COALESCE(max(seq), 0) AS "seq!" FROM session_events WHERE session_id = $1"#,
+        id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(seq)
+}
+
+/// One event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub kind: String,
+    pub payload: Value,
+    pub task_id: Option<Uuid>,
+}
+
+/// How a task ended.
+#[derive(Debug, Clone)]
+pub struct TaskEnd {
+    pub task_id: Uuid,
+    pub state: &'static str,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+}
+
+/// A transaction that appends events with consecutive sequence numbers.
+pub struct EventWriter {
+    tx: Transaction<'static, Postgres>,
+    org_id: Uuid,
+    session_id: Uuid,
+    next_seq: i64,
+}
+
+impl EventWriter {
+    pub async fn begin(db: &PgPool, session: &SessionRow, next_seq: i64) -> sqlx::Result<Self> {
+        Ok(Self {
+            tx: db.begin().await?,
+            org_id: session.org_id,
+            session_id: session.id,
+            next_seq,
+        })
+    }
+
+    pub async fn append(&mut self, event: NewEvent) -> sqlx::Result<i64> {
+        let seq = self.next_seq;
+        sqlx::query!(
+            "INSERT INTO session_events (org_id, session_id, seq, task_id, kind, payload)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            self.org_id,
+            self.session_id,
+            seq,
+            event.task_id,
+            event.kind,
+            event.payload
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
+    pub async fn finish_task(&mut self, end: &TaskEnd) -> sqlx::Result<()> {
+        sqlx::query!(
+            "UPDATE tasks SET state = $2::text::task_state, result = $3, error = $4, finished_at = now()
+             WHERE id = $1 AND state = 'running'",
+            end.task_id,
+            end.state,
+            end.result,
+            end.error
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_claude_session(&mut self, claude_session_id: &str) -> sqlx::Result<()> {
+        sqlx::query!(
+            "UPDATE sessions SET claude_session_id = $2 WHERE id = $1",
+            self.session_id,
+            claude_session_id
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Commits, recording the agent's replay position and the activity time. Returns the
+    /// next free sequence number.
+    pub async fn commit(mut self, agent: Option<(Uuid, i64)>) -> sqlx::Result<i64> {
+        if let Some((boot_id, agent_seq)) = agent {
+            sqlx::query!(
+                "UPDATE sessions SET agent_boot_id = $2, agent_seq = $3, last_activity_at = now() WHERE id = $1",
+                self.session_id,
+                boot_id,
+                agent_seq
+            )
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        self.tx.commit().await?;
+        Ok(self.next_seq)
+    }
+}
+
+/// Marks the next queued task running and returns it with its prompt, or `None`.
+pub async fn start_next_task(
+    db: &PgPool,
+    session: &SessionRow,
+) -> sqlx::Result<Option<(Uuid, String)>> {
+    let row = sqlx::query!(
+        "UPDATE tasks SET state = 'running', started_at = now()
+         WHERE id = (SELECT id FROM tasks WHERE session_id = $1 AND state = 'queued'
+                     ORDER BY position LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, prompt",
+        session.id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.id, r.prompt)))
+}
+
+/// The task this session is running according to the database (after a restart).
+pub async fn running_task(db: &PgPool, session_id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM tasks WHERE session_id = $1 AND state = 'running' ORDER BY position LIMIT 1",
+        session_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Whether the CLI acknowledged the task's prompt (its `--replay-user-messages` echo is
+/// stored), i.e. the prompt reached the Claude process.
+pub async fn prompt_delivered(db: &PgPool, session_id: Uuid, task_id: Uuid) -> sqlx::Result<bool> {
+    let found = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM session_events WHERE session_id = $1 AND task_id = $2
+                          AND kind = 'claude.user' AND payload->>'isReplay' = 'true') AS "found!""#,
+        session_id,
+        task_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(found)
+}
+
+pub async fn task_cancel_requested(db: &PgPool, task_id: Uuid) -> sqlx::Result<bool> {
+    // A cancel of a running task is audited by the api and leaves the row running; the
+    // actor remembers it in memory, and after a restart this finds the audit record.
+    let found = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM audit_logs WHERE action = 'task.cancel' AND target_id = $1::uuid::text) AS "found!""#,
+        task_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(found)
+}
+
+/// Moves the session to `state`, setting the time columns that go with it.
+pub async fn set_state(
+    db: &PgPool,
+    id: Uuid,
+    state: SessionState,
+    reason: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE sessions SET state = $2, state_reason = $3, updated_at = now(),
+             started_at = CASE WHEN $2 = 'running'::session_state THEN COALESCE(started_at, now()) ELSE started_at END,
+             last_activity_at = CASE WHEN $2 = 'running'::session_state THEN now() ELSE last_activity_at END,
+             stopped_at = CASE WHEN $2 IN ('stopped'::session_state, 'failed'::session_state) THEN now() ELSE stopped_at END
+         WHERE id = $1",
+        id,
+        state as SessionState,
+        reason
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Ends the session's open tasks when its sandbox goes away.
+pub async fn end_open_tasks(db: &PgPool, id: Uuid, why: &str) -> sqlx::Result<u64> {
+    let running = sqlx::query!(
+        "UPDATE tasks SET state = 'failed', error = $2, finished_at = now() WHERE session_id = $1 AND state = 'running'",
+        id,
+        why
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    let queued = sqlx::query!(
+        "UPDATE tasks SET state = 'cancelled', error = $2, finished_at = now() WHERE session_id = $1 AND state = 'queued'",
+        id,
+        why
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(running + queued)
+}

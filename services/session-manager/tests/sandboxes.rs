@@ -1,0 +1,617 @@
+//! session-manager end to end against the real Docker engine, the real sandbox image (with the
+//! real Claude Code CLI and sandbox-agent), real Postgres, Redis and RabbitMQ, and the
+//! scripted model server. Needs `scripts/build-sandbox-image.sh` to have run (CI does).
+
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::Docker;
+use futures::StreamExt;
+use rc_bus::messages::{SessionCommand, TaskEvent};
+use rc_bus::Bus;
+use rc_config::Settings;
+use serde_json::{json, Value};
+use session_manager::Application;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+const IMAGE: &str = "local/claude-sandbox:latest";
+const MODEL: &str = "claude-sonnet-4-5";
+
+struct Harness {
+    db: rc_testkit::TestDb,
+    pool: PgPool,
+    settings: Settings,
+    bus: Arc<Bus>,
+    docker: Docker,
+    org_id: Uuid,
+    user_id: Uuid,
+    /// The "real" credential; it must never show up inside a sandbox.
+    secret: String,
+    fake_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    app: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    )>,
+    child: Option<tokio::process::Child>,
+}
+
+impl Harness {
+    async fn new(tweak: impl FnOnce(&mut Settings)) -> Self {
+        rc_telemetry::init_for_test();
+        let docker = Docker::connect_with_defaults().expect("docker client");
+        docker.inspect_image(IMAGE).await.unwrap_or_else(|e| {
+            panic!("sandbox image {IMAGE} missing ({e}); run scripts/build-sandbox-image.sh")
+        });
+        let db = rc_testkit::TestDb::new().await.expect("database");
+        let fake = fake_anthropic::FakeAnthropic::bind(&fake_anthropic::Config {
+            port: 0,
+            ..Default::default()
+        })
+        .expect("fake model");
+        let (fake_stop, fake_rx) = tokio::sync::oneshot::channel::<()>();
+        let upstream = fake.base_url();
+        tokio::spawn(fake.run_until_stopped(async move {
+            let _ = fake_rx.await;
+        }));
+        let secret = format!("sk-ant-REAL-{}", Uuid::new_v4().simple());
+        let mut settings = Settings::default();
+        settings.database = db.settings();
+        settings.session_manager.port = 0;
+        settings.session_manager.node_id =
+            format!("t-{}", &Uuid::new_v4().simple().to_string()[..12]);
+        settings.session_manager.start_timeout_secs = 60;
+        settings.session_manager.stop_grace_secs = 2;
+        settings.amqp.exchange = format!("rctest-{}", Uuid::new_v4().simple());
+        settings.redis.key_prefix = format!("rctest-{}", Uuid::new_v4().simple());
+        settings.model_proxy.upstream_url = upstream;
+        settings.model_proxy.api_key = Some(rc_config::Secret::new(secret.clone()));
+        tweak(&mut settings);
+        let pool = sqlx::PgPool::connect(db.settings().url.expose())
+            .await
+            .expect("pool");
+        let (org_id, user_id) = (Uuid::now_v7(), Uuid::now_v7());
+        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', $2)")
+            .bind(org_id)
+            .bind(format!("acme-{}", &org_id.simple().to_string()[20..]))
+            .execute(&pool)
+            .await
+            .expect("org");
+        sqlx::query("INSERT INTO users (id, email, email_verified) VALUES ($1, $2, true)")
+            .bind(user_id)
+            .bind(format!("dev-{}@example.com", user_id.simple()))
+            .execute(&pool)
+            .await
+            .expect("user");
+        sqlx::query("INSERT INTO memberships (org_id, user_id, role) VALUES ($1, $2, 'owner')")
+            .bind(org_id)
+            .bind(user_id)
+            .execute(&pool)
+            .await
+            .expect("membership");
+        let bus = Arc::new(Bus::new(&settings.amqp));
+        Self {
+            db,
+            pool,
+            settings,
+            bus,
+            docker,
+            org_id,
+            user_id,
+            secret,
+            fake_stop: Some(fake_stop),
+            app: None,
+            child: None,
+        }
+    }
+
+    /// Starts session-manager as its own process (so the test can kill -9 it).
+    fn spawn_process(&mut self) {
+        let s = &self.settings;
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_session-manager"));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("RC_")) {
+            cmd.env_remove(key);
+        }
+        cmd.env("RC_DATABASE__URL", s.database.url.expose())
+            .env("RC_DATABASE__MIGRATE_ON_START", "false")
+            .env("RC_AMQP__EXCHANGE", &s.amqp.exchange)
+            .env("RC_REDIS__KEY_PREFIX", &s.redis.key_prefix)
+            .env("RC_SESSION_MANAGER__NODE_ID", &s.session_manager.node_id)
+            .env("RC_SESSION_MANAGER__PORT", "0")
+            .env("RC_MODEL_PROXY__UPSTREAM_URL", &s.model_proxy.upstream_url)
+            .env("RC_MODEL_PROXY__API_KEY", self.secret.as_str())
+            .env("RC_TELEMETRY__LOG_FORMAT", "pretty")
+            .kill_on_drop(true);
+        self.child = Some(cmd.spawn().expect("spawn session-manager"));
+    }
+
+    async fn start_app(&mut self) {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("session-manager builds");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        self.app = Some((tx, handle));
+    }
+
+    async fn stop_app(&mut self) {
+        if let Some((tx, handle)) = self.app.take() {
+            let _ = tx.send(());
+            handle.await.expect("join").expect("clean stop");
+        }
+    }
+
+    fn node(&self) -> String {
+        self.settings.session_manager.node_id.clone()
+    }
+
+    async fn create_session(&self, limits: Value, permission_mode: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO sessions (id, org_id, owner_id, name, image, limits, network_policy, model, permission_mode)
+             VALUES ($1, $2, $3, 'test', $4, $5, 'none', $6, $7)",
+        )
+        .bind(id)
+        .bind(self.org_id)
+        .bind(self.user_id)
+        .bind(IMAGE)
+        .bind(limits)
+        .bind(MODEL)
+        .bind(permission_mode)
+        .execute(&self.pool)
+        .await
+        .expect("session row");
+        self.bus
+            .publish(&SessionCommand::Create {
+                session_id: id,
+                org_id: self.org_id,
+            })
+            .await
+            .expect("publish create");
+        id
+    }
+
+    async fn queue_task(&self, session_id: Uuid, prompt: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO tasks (id, org_id, session_id, created_by, prompt, position)
+             VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(max(position), 0) + 1 FROM tasks WHERE session_id = $3))",
+        )
+        .bind(id)
+        .bind(self.org_id)
+        .bind(session_id)
+        .bind(self.user_id)
+        .bind(prompt)
+        .execute(&self.pool)
+        .await
+        .expect("task row");
+        self.bus
+            .publish(&TaskEvent::Queued {
+                task_id: id,
+                session_id,
+                org_id: self.org_id,
+                node_id: Some(self.node()),
+            })
+            .await
+            .expect("publish queued");
+        id
+    }
+
+    async fn session_state(&self, id: Uuid) -> (String, Option<String>) {
+        sqlx::query_as("SELECT state::text, state_reason FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .expect("session")
+    }
+
+    /// Polls (bounded) until the session reaches `state`; panics with the last state.
+    async fn wait_state(&self, id: Uuid, state: &str, bound: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            let (now, reason) = self.session_state(id).await;
+            if now == state {
+                return reason;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "session {id} is {now} ({reason:?}), not {state}, after {bound:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn wait_task(
+        &self,
+        id: Uuid,
+        bound: Duration,
+    ) -> (String, Option<Value>, Option<String>) {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            let row: (String, Option<Value>, Option<String>) =
+                sqlx::query_as("SELECT state::text, result, error FROM tasks WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .expect("task");
+            if !matches!(row.0.as_str(), "queued" | "running") {
+                return row;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "task {id} still {} after {bound:?}",
+                row.0
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn sandbox_name(&self, id: Uuid) -> String {
+        sqlx::query_scalar("SELECT sandbox_name FROM sessions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .expect("sandbox name")
+    }
+
+    /// Runs a command in the sandbox as uid 1000 and returns its stdout.
+    async fn exec(&self, container: &str, cmd: &[&str]) -> String {
+        let exec = self
+            .docker
+            .create_exec(
+                container,
+                CreateExecOptions {
+                    cmd: Some(cmd.to_vec()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("create exec");
+        let StartExecResults::Attached { mut output, .. } = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .expect("start exec")
+        else {
+            panic!("detached exec")
+        };
+        let mut out = String::new();
+        while let Some(chunk) = output.next().await {
+            if let Ok(bollard::container::LogOutput::StdOut { message }) = chunk {
+                out.push_str(&String::from_utf8_lossy(&message));
+            }
+        }
+        out
+    }
+
+    async fn volume_exists(&self, name: &str) -> bool {
+        self.docker.inspect_volume(name).await.is_ok()
+    }
+
+    async fn container_exists(&self, name: &str) -> bool {
+        self.docker.inspect_container(name, None).await.is_ok()
+    }
+
+    async fn finish(mut self) {
+        self.stop_app().await;
+        // Leave nothing behind, whatever the test did.
+        let node = self.node();
+        if let Ok(engine) = session_manager::sandbox::Engine::connect("").await {
+            if let Ok(list) = engine.list_managed(&node).await {
+                for c in list {
+                    let _ = engine.remove_sandbox(&c.name, true).await;
+                }
+            }
+        }
+        if let Ok(channel) = self.bus.consumer_channel().await {
+            let _ = self.bus.topology().delete_node_queue(&channel, &node).await;
+        }
+        rc_testkit::service::delete_bus_topology(&self.settings.amqp).await;
+        if let Some(stop) = self.fake_stop.take() {
+            let _ = stop.send(());
+        }
+        drop(self.db);
+    }
+}
+
+fn limits(idle_timeout_secs: i64) -> Value {
+    json!({"cpu_millis": 1000, "memory_mb": 1024, "pids": 256, "idle_timeout_secs": idle_timeout_secs, "max_duration_secs": 3600})
+}
+
+#[tokio::test]
+async fn a_session_runs_a_turn_in_a_hardened_sandbox_and_stop_and_delete_clean_up() {
+    let mut h = Harness::new(|_| {}).await;
+    h.start_app().await;
+    let session = h.create_session(limits(3600), "default").await;
+    h.wait_state(session, "running", Duration::from_secs(90))
+        .await;
+    let sandbox = h.sandbox_name(session).await;
+
+    // The container as the engine reports it.
+    let inspect = h
+        .docker
+        .inspect_container(&sandbox, None)
+        .await
+        .expect("inspect");
+    let host = inspect.host_config.expect("host config");
+    let config = inspect.config.expect("config");
+    assert_eq!(host.cap_drop, Some(vec!["ALL".to_owned()]));
+    assert!(
+        host.cap_add.unwrap_or_default().is_empty(),
+        "no capability added"
+    );
+    assert_eq!(host.readonly_rootfs, Some(true));
+    assert_eq!(host.network_mode.as_deref(), Some("none"));
+    assert_eq!(
+        host.security_opt,
+        Some(vec!["no-new-privileges".to_owned()])
+    );
+    assert_eq!(config.user.as_deref(), Some("1000:1000"));
+    assert_eq!(host.memory, Some(1024 * 1024 * 1024));
+    assert_eq!(host.pids_limit, Some(256));
+    assert_eq!(host.nano_cpus, Some(1_000_000_000));
+    let mounts = inspect.mounts.unwrap_or_default();
+    assert!(
+        mounts.iter().all(
+            |m| !m.source.as_deref().unwrap_or("").contains("docker.sock")
+                && !m
+                    .destination
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("docker.sock")
+        ),
+        "no Docker socket: {mounts:?}"
+    );
+    // From inside: uid 1000, no capabilities, only loopback, no real credential anywhere.
+    assert_eq!(h.exec(&sandbox, &["id", "-u"]).await.trim(), "1000");
+    let caps = h
+        .exec(
+            &sandbox,
+            &["sh", "-c", "grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status"],
+        )
+        .await;
+    assert!(
+        caps.lines().all(|l| l.ends_with("0000000000000000")),
+        "{caps}"
+    );
+    assert_eq!(
+        h.exec(&sandbox, &["ls", "/sys/class/net"])
+            .await
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["lo"]
+    );
+
+    // A turn through the real CLI, with its model traffic tunnelled to the proxy.
+    let task = h.queue_task(session, "hello [[text]]").await;
+    let (state, result, error) = h.wait_task(task, Duration::from_secs(90)).await;
+    assert_eq!(state, "succeeded", "error: {error:?}, result: {result:?}");
+    let result = result.expect("result stored");
+    assert!(
+        result["text"].as_str().is_some_and(|t| !t.is_empty()),
+        "{result}"
+    );
+    assert_eq!(result["is_error"], false);
+    let (calls, input_tokens): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT count(*), sum(input_tokens)::bigint FROM usage_records WHERE session_id = $1 AND task_id = $2 AND user_id = $3",
+    )
+    .bind(session)
+    .bind(task)
+    .bind(h.user_id)
+    .fetch_one(&h.pool)
+    .await
+    .expect("usage");
+    assert!(
+        calls >= 1,
+        "a usage row per model call, attributed to the task"
+    );
+    assert!(input_tokens.unwrap_or(0) > 0);
+    let seqs: Vec<i64> =
+        sqlx::query_scalar("SELECT seq FROM session_events WHERE session_id = $1 ORDER BY seq")
+            .bind(session)
+            .fetch_all(&h.pool)
+            .await
+            .expect("events");
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "contiguous sequence numbers"
+    );
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM session_events WHERE session_id = $1 AND task_id = $2 ORDER BY seq",
+    )
+    .bind(session)
+    .bind(task)
+    .fetch_all(&h.pool)
+    .await
+    .expect("kinds");
+    for kind in [
+        "task.started",
+        "claude.system.init",
+        "claude.stream_event",
+        "claude.assistant",
+        "claude.result.success",
+        "task.finished",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
+    }
+
+    // The credential the proxy injected is nowhere in the sandbox: environment of every
+    // process, files the CLI wrote, /tmp, the workspace.
+    // The pattern brackets one character, so grep's own command line does not match it.
+    let (head, tail) = h.secret.split_at(12);
+    let (first, rest) = tail.split_at(1);
+    let grep = format!(
+        "grep -rl -- '{head}[{first}]{rest}' /proc/[0-9]*/environ /proc/[0-9]*/cmdline /home/agent /workspace /tmp /etc 2>/dev/null; echo done"
+    );
+    assert_eq!(
+        h.exec(&sandbox, &["sh", "-c", &grep]).await.trim(),
+        "done",
+        "the real key leaked into the sandbox"
+    );
+
+    // Stop removes the container and keeps the volumes (the conversation can resume)…
+    h.bus
+        .publish(&SessionCommand::Stop {
+            session_id: session,
+            org_id: h.org_id,
+            reason: "stopped by test".into(),
+            node_id: Some(h.node()),
+        })
+        .await
+        .expect("publish stop");
+    let reason = h
+        .wait_state(session, "stopped", Duration::from_secs(30))
+        .await;
+    assert_eq!(reason.as_deref(), Some("stopped by test"));
+    assert!(
+        !h.container_exists(&sandbox).await,
+        "container removed on stop"
+    );
+    assert!(
+        h.volume_exists(&format!("{sandbox}-ws")).await,
+        "workspace kept on stop"
+    );
+    // …and delete removes the volumes too.
+    sqlx::query("UPDATE sessions SET deleted_at = now() WHERE id = $1")
+        .bind(session)
+        .execute(&h.pool)
+        .await
+        .expect("soft delete");
+    h.bus
+        .publish(&SessionCommand::Delete {
+            session_id: session,
+            org_id: h.org_id,
+            node_id: Some(h.node()),
+        })
+        .await
+        .expect("publish delete");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while h.volume_exists(&format!("{sandbox}-ws")).await
+        || h.volume_exists(&format!("{sandbox}-home")).await
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "volumes still there after delete"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn the_idle_reaper_stops_an_idle_session_with_a_reason() {
+    let mut h = Harness::new(|s| s.session_manager.reap_interval_secs = 1).await;
+    h.start_app().await;
+    let session = h.create_session(limits(2), "default").await;
+    h.wait_state(session, "running", Duration::from_secs(90))
+        .await;
+    let sandbox = h.sandbox_name(session).await;
+    let reason = h
+        .wait_state(session, "stopped", Duration::from_secs(30))
+        .await;
+    assert_eq!(reason.as_deref(), Some("idle for more than 2s"));
+    assert!(!h.container_exists(&sandbox).await);
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn with_the_engine_down_a_session_fails_with_the_reason_and_nothing_is_left() {
+    let mut h =
+        Harness::new(|s| s.session_manager.docker_host = "unix:///nonexistent/docker.sock".into())
+            .await;
+    h.start_app().await;
+    let session = h.create_session(limits(600), "default").await;
+    let reason = h
+        .wait_state(session, "failed", Duration::from_secs(30))
+        .await
+        .expect("reason");
+    assert!(reason.contains("Docker engine unavailable"), "{reason}");
+    let sandbox: Option<String> =
+        sqlx::query_scalar("SELECT sandbox_name FROM sessions WHERE id = $1")
+            .bind(session)
+            .fetch_one(&h.pool)
+            .await
+            .expect("row");
+    if let Some(name) = sandbox {
+        assert!(!h.container_exists(&name).await, "nothing half-made");
+    }
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_turn_survives_kill_9_of_session_manager_mid_stream_with_contiguous_events() {
+    let mut h = Harness::new(|_| {}).await;
+    h.spawn_process();
+    let session = h.create_session(limits(3600), "default").await;
+    h.wait_state(session, "running", Duration::from_secs(90))
+        .await;
+    let task = h.queue_task(session, "stream slowly [[slow:40:50]]").await;
+    // Wait until the turn is streaming, then take session-manager away mid-stream.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let deltas: i64 = sqlx::query_scalar("SELECT count(*) FROM session_events WHERE session_id = $1 AND kind = 'claude.stream_event'")
+            .bind(session)
+            .fetch_one(&h.pool)
+            .await
+            .expect("count");
+        if deltas >= 5 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the turn never started streaming"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut child = h.child.take().expect("process");
+    child.start_kill().expect("kill -9");
+    child.wait().await.expect("reaped");
+    let state: String = sqlx::query_scalar("SELECT state::text FROM tasks WHERE id = $1")
+        .bind(task)
+        .fetch_one(&h.pool)
+        .await
+        .expect("task");
+    assert_eq!(
+        state, "running",
+        "the turn is still going while session-manager is away"
+    );
+    h.start_app().await;
+    let (state, result, error) = h.wait_task(task, Duration::from_secs(90)).await;
+    assert_eq!(state, "succeeded", "{error:?} {result:?}");
+    let seqs: Vec<i64> =
+        sqlx::query_scalar("SELECT seq FROM session_events WHERE session_id = $1 ORDER BY seq")
+            .bind(session)
+            .fetch_all(&h.pool)
+            .await
+            .expect("events");
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    // Nothing doubled: exactly one result and one init for the one turn.
+    let results: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM session_events WHERE session_id = $1 AND kind LIKE 'claude.result.%'",
+    )
+    .bind(session)
+    .fetch_one(&h.pool)
+    .await
+    .expect("results");
+    assert_eq!(results, 1);
+    let uuids: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT payload->>'uuid' FROM session_events WHERE session_id = $1 AND payload ? 'uuid'",
+    )
+    .bind(session)
+    .fetch_all(&h.pool)
+    .await
+    .expect("uuids");
+    let mut unique = uuids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), uuids.len(), "a CLI line was stored twice");
+    h.finish().await;
+}
