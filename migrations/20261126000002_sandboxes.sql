@@ -15,3 +15,16 @@ ALTER TABLE sessions ADD COLUMN stats jsonb;
 
 CREATE INDEX sessions_node_idx ON sessions (node_id) WHERE deleted_at IS NULL AND node_id IS NOT NULL;
 CREATE INDEX tasks_queue_idx ON tasks (session_id, position) WHERE state IN ('queued', 'running');
+
+-- One row per running session-manager: whether its Docker engine answers. New sessions are
+-- refused with 503 while every live node reports its engine down (rather than queued to
+-- fail); rows older than a few heartbeats belong to nodes that are gone.
+CREATE TABLE sandbox_nodes (
+    node_id       text PRIMARY KEY,
+    engine_ok     boolean NOT NULL,
+    -- Why the engine is not usable (absent when it is).
+    engine_error  text,
+    pool_ready    integer NOT NULL DEFAULT 0,
+    sessions      integer NOT NULL DEFAULT 0,
+    heartbeat_at  timestamptz NOT NULL DEFAULT now()
+);

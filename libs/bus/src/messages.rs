@@ -205,10 +205,14 @@ mod tests {
             assert_eq!(back, message);
         }
         // Messages from before node routing (no node_id) still decode.
-        let old = serde_json::json!({"event": "queued", "task_id": id, "session_id": id, "org_id": id});
+        let old =
+            serde_json::json!({"event": "queued", "task_id": id, "session_id": id, "org_id": id});
         assert!(matches!(
             serde_json::from_value::<SessionManagerMessage>(old),
-            Ok(SessionManagerMessage::Task(TaskEvent::Queued { node_id: None, .. }))
+            Ok(SessionManagerMessage::Task(TaskEvent::Queued {
+                node_id: None,
+                ..
+            }))
         ));
     }
 

@@ -272,10 +272,7 @@ macro_rules! service_settings {
     )*};
 }
 
-service_settings!(
-    WorkerSettings = 8082,
-    FileServiceSettings = 8083
-);
+service_settings!(WorkerSettings = 8082, FileServiceSettings = 8083);
 
 /// session-manager: the sandboxes on one Docker host.
 #[derive(Debug, Clone, Deserialize, Serialize)]

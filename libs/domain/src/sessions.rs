@@ -281,6 +281,7 @@ pub async fn create(
         ));
     }
     let limits = resolve_limits(&policy, &input.limits.clone().unwrap_or_default())?;
+    check_sandbox_capacity(&mut tx).await?;
 
     // Quotas, counted under a per-org lock so concurrent creates cannot overshoot.
     sqlx::query!(
@@ -418,6 +419,35 @@ async fn fetch_visible(db: &sqlx::PgPool, actor: &rc_auth::Actor, id: Uuid) -> A
         return Err(AppError::not_found("session"));
     }
     row.into_session()
+}
+
+/// How long a session-manager heartbeat counts as live (it beats every 5 s).
+const NODE_HEARTBEAT_TTL_SECS: f64 = 20.0;
+
+/// Refuses (503) when session-managers are running but none can reach its Docker engine: the
+/// session would only fail. With no live session-manager at all the session is accepted and
+/// waits, pending, on the queue for one to start.
+async fn check_sandbox_capacity(conn: &mut sqlx::PgConnection) -> AppResult<()> {
+    let nodes = sqlx::query!(
+        r#"SELECT count(*) AS "live!", count(*) FILTER (WHERE engine_ok) AS "healthy!",
+                  max(engine_error) AS "error"
+           FROM sandbox_nodes WHERE heartbeat_at > now() - make_interval(secs => $1)"#,
+        NODE_HEARTBEAT_TTL_SECS
+    )
+    .fetch_one(conn)
+    .await?;
+    if nodes.live > 0 && nodes.healthy == 0 {
+        let mut err = AppError::new(
+            ErrorCode::ServiceUnavailable,
+            format!(
+                "no sandbox capacity: the Docker engine is unavailable ({}); retry shortly",
+                nodes.error.unwrap_or_else(|| "no reason given".into())
+            ),
+        );
+        err.retry_after = Some(30);
+        return Err(err);
+    }
+    Ok(())
 }
 
 /// A session the caller may change, or 404 (invisible) / 403 (visible, not theirs).

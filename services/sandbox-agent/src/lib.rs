@@ -13,6 +13,7 @@ pub mod cli;
 mod connection;
 mod control;
 mod files;
+pub mod home;
 pub mod logging;
 mod pty;
 pub mod serve;

@@ -56,6 +56,14 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Serve(config) => {
+            match sandbox_agent::home::seed(
+                std::path::Path::new(sandbox_agent::home::DEFAULT_TEMPLATE),
+                std::env::var_os("HOME").map(Into::into),
+            ) {
+                Ok(Some(path)) => tracing::info!(path = %path.display(), "seeded the CLI settings"),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(%err, "could not seed ~/.claude.json"),
+            }
             let server = serve::Server::bind(config).await?;
             server.run_until_stopped(shutdown_signal()).await;
         }

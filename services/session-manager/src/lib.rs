@@ -107,8 +107,12 @@ impl Application {
     pub async fn run_until_stopped(self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
         let shared = self.manager.shared().clone();
         tracing::info!(port = self.port(), node_id = %shared.node_id, "{SERVICE} listening");
-        // Before consuming: adopt or clean up whatever a previous run left behind.
+        // Before consuming: adopt or clean up whatever a previous run left behind, and
+        // report whether this node can take sessions.
         self.manager.reconcile().await?;
+        if let Err(err) = self.manager.heartbeat().await {
+            tracing::warn!(%err, "first heartbeat failed");
+        }
         let shutdown = shared.shutdown.clone();
         let mut background = tokio::task::JoinSet::new();
         for queue in [
@@ -139,6 +143,7 @@ impl Application {
         shutdown.trigger();
         while background.join_next().await.is_some() {}
         self.manager.drain().await;
+        self.manager.deregister().await;
         self.bus.close().await;
         tracing::info!("{SERVICE} stopped");
         result.map_err(Into::into)

@@ -17,6 +17,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+/// How often the node reports its engine's health (the api trusts a report for 20 s).
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
 /// What every session actor shares.
 pub struct Shared {
     pub db: PgPool,
@@ -282,8 +285,44 @@ impl Manager {
         Ok(())
     }
 
-    /// The reaper and stats loops, until shutdown.
+    /// Tells the api (through `sandbox_nodes`) whether this node can create sandboxes.
+    pub async fn heartbeat(&self) -> anyhow::Result<()> {
+        let engine = self.shared.engine.ping().await;
+        metrics::gauge!("rc_docker_engine_up").set(if engine.is_ok() { 1.0 } else { 0.0 });
+        let sessions = i32::try_from(self.actors().len()).unwrap_or(i32::MAX);
+        let pool_ready = i32::try_from(self.shared.pool.ready_count()).unwrap_or(i32::MAX);
+        sqlx::query!(
+            "INSERT INTO sandbox_nodes (node_id, engine_ok, engine_error, pool_ready, sessions, heartbeat_at)
+             VALUES ($1, $2, $3, $4, $5, now())
+             ON CONFLICT (node_id) DO UPDATE SET engine_ok = $2, engine_error = $3, pool_ready = $4,
+                 sessions = $5, heartbeat_at = now()",
+            self.shared.node_id,
+            engine.is_ok(),
+            engine.err().map(|e| e.to_string()),
+            pool_ready,
+            sessions
+        )
+        .execute(&self.shared.db)
+        .await?;
+        Ok(())
+    }
+
+    /// A node that stops says so, so the api does not wait for its heartbeat to age.
+    pub async fn deregister(&self) {
+        if let Err(err) = sqlx::query!(
+            "DELETE FROM sandbox_nodes WHERE node_id = $1",
+            self.shared.node_id
+        )
+        .execute(&self.shared.db)
+        .await
+        {
+            tracing::warn!(%err, "could not deregister the node");
+        }
+    }
+
+    /// The heartbeat, reaper and stats loops, until shutdown.
     pub async fn run_periodic(self: Arc<Self>) {
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
         let settings = &self.shared.settings.session_manager;
         let mut reap =
             tokio::time::interval(Duration::from_secs(settings.reap_interval_secs.max(1)));
@@ -292,6 +331,9 @@ impl Manager {
         loop {
             tokio::select! {
                 () = self.shared.shutdown.wait() => break,
+                _ = heartbeat.tick() => if let Err(err) = self.heartbeat().await {
+                    tracing::warn!(%err, "heartbeat failed");
+                },
                 _ = reap.tick() => if let Err(err) = self.reap().await {
                     tracing::warn!(%err, "reaper pass failed");
                 },

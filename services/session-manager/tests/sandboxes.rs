@@ -216,6 +216,10 @@ impl Harness {
                 return reason;
             }
             assert!(
+                !matches!(now.as_str(), "stopped" | "failed"),
+                "session {id} ended {now} ({reason:?}) while waiting for {state}"
+            );
+            assert!(
                 tokio::time::Instant::now() < deadline,
                 "session {id} is {now} ({reason:?}), not {state}, after {bound:?}"
             );

@@ -331,6 +331,68 @@ impl Engine {
         Ok(tokio::io::join(reader, writer))
     }
 
+    /// Writes `content` to `path` inside the sandbox as root (mode 0444), where uid 1000 cannot
+    /// change it. Used for the organisation's managed settings, which live on a root-owned
+    /// tmpfs because the root filesystem is read-only and `docker cp` refuses such containers.
+    pub async fn write_root_file(
+        &self,
+        name: &str,
+        path: &str,
+        content: &[u8],
+    ) -> Result<(), EngineError> {
+        use tokio::io::AsyncWriteExt as _;
+        let docker = self.docker().await?;
+        // The tmpfs takes the image directory's mode (0555); root owns it but has no
+        // CAP_DAC_OVERRIDE here, so it opens the directory for itself (0755) first.
+        let dir = path.rsplit_once('/').map_or("/", |(d, _)| d);
+        let script = format!(
+            "chmod 0755 '{dir}' && cat > '{path}.tmp' && chmod 0444 '{path}.tmp' && mv -f '{path}.tmp' '{path}'"
+        );
+        let exec = docker
+            .create_exec(
+                name,
+                CreateExecOptions {
+                    cmd: Some(vec!["sh", "-c", script.as_str()]),
+                    attach_stdin: Some(true),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    user: Some("0:0"),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = docker.start_exec(&exec.id, None).await?
+        else {
+            return Err(EngineError::Refused("exec started detached".into()));
+        };
+        input
+            .write_all(content)
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?;
+        input
+            .shutdown()
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?;
+        drop(input);
+        let mut stderr = String::new();
+        while let Some(chunk) = output.next().await {
+            if let Ok(LogOutput::StdErr { message }) = chunk {
+                stderr.push_str(&String::from_utf8_lossy(&message));
+            }
+        }
+        let code = docker.inspect_exec(&exec.id).await?.exit_code;
+        if code != Some(0) {
+            return Err(EngineError::Refused(format!(
+                "writing {path} exited {code:?}: {}",
+                stderr.trim()
+            )));
+        }
+        Ok(())
+    }
+
     /// One stats sample. CPU is computed from the engine's own previous-sample figures.
     pub async fn stats(&self, name: &str) -> Result<SandboxStats, EngineError> {
         let options = StatsOptionsBuilder::default()

@@ -20,6 +20,11 @@ pub const LABEL_POOL: &str = "remote-claude.pool";
 /// Where the agent's home and the workspace live inside the sandbox (deploy/sandbox/Dockerfile).
 pub const HOME_DIR: &str = "/home/agent";
 pub const WORKSPACE_DIR: &str = "/workspace";
+/// Drop-in directory of Claude Code's managed settings: a root-owned tmpfs, so session-manager
+/// (exec as root) writes the organisation's rules there and the agent's user cannot.
+pub const MANAGED_SETTINGS_DIR: &str = "/etc/claude-code/managed-settings.d";
+/// The organisation's rules, rendered from its policy.
+pub const ORG_SETTINGS_FILE: &str = "/etc/claude-code/managed-settings.d/50-organization.json";
 const SANDBOX_USER: &str = "1000:1000";
 
 /// One sandbox to create. `name` names the container and prefixes its two volumes.
@@ -90,10 +95,16 @@ impl SandboxSpec {
                 readonly_rootfs: Some(true),
                 // `exec` on /tmp: build tools and test runners the agent starts execute files
                 // there. The home is a volume (see mounts), so it needs no tmpfs.
-                tmpfs: Some(HashMap::from([(
-                    "/tmp".to_owned(),
-                    format!("rw,nosuid,nodev,exec,size={}m", self.tmp_size_mb),
-                )])),
+                tmpfs: Some(HashMap::from([
+                    (
+                        "/tmp".to_owned(),
+                        format!("rw,nosuid,nodev,exec,size={}m", self.tmp_size_mb),
+                    ),
+                    (
+                        MANAGED_SETTINGS_DIR.to_owned(),
+                        "rw,nosuid,nodev,noexec,size=1m,uid=0,gid=0,mode=0755".to_owned(),
+                    ),
+                ])),
                 pids_limit: Some(i64::from(self.limits.pids)),
                 memory: Some(memory),
                 // Equal to memory: no swap on top of the limit.
@@ -110,6 +121,18 @@ impl SandboxSpec {
             ..Default::default()
         }
     }
+}
+
+/// Claude Code managed settings for an organisation's policy: its allowed and denied tools
+/// as permission rules. Managed rules beat every other settings source and flag
+/// (claude-cli.md §6), so nothing inside the session can lift a deny.
+pub fn managed_settings(policy: &rc_domain::orgs::OrgPolicy) -> serde_json::Value {
+    serde_json::json!({
+        "permissions": {
+            "allow": policy.allowed_tools,
+            "deny": policy.denied_tools,
+        }
+    })
 }
 
 pub fn workspace_volume(sandbox: &str) -> String {

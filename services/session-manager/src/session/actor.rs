@@ -119,6 +119,7 @@ impl Actor {
         commands: &mut mpsc::UnboundedReceiver<Command>,
     ) -> Result<End, String> {
         self.ensure_sandbox().await?;
+        self.write_managed_settings().await?;
         loop {
             let (client, tunnels) = tokio::select! {
                 connected = self.connect() => connected?,
@@ -155,6 +156,8 @@ impl Actor {
                                 .start(&self.sandbox)
                                 .await
                                 .map_err(|e| e.to_string())?;
+                            // Its settings tmpfs starts empty again.
+                            self.write_managed_settings().await?;
                         }
                         Ok(None) => return Err("the sandbox container disappeared".into()),
                         Err(err) => return Err(err.to_string()),
@@ -237,6 +240,26 @@ impl Actor {
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+
+    /// Renders the organisation's policy into the sandbox's managed settings, before Claude
+    /// starts. Read at every start, so policy changes apply from the next sandbox start.
+    async fn write_managed_settings(&self) -> Result<(), String> {
+        let mut conn = self.shared.db.acquire().await.map_err(db_error)?;
+        let policy = rc_domain::orgs::policy(&mut conn, self.row.org_id)
+            .await
+            .map_err(|e| format!("cannot read the organisation's policy: {e}"))?;
+        let settings = crate::sandbox::spec::managed_settings(&policy);
+        let body = serde_json::to_vec_pretty(&settings).map_err(|e| e.to_string())?;
+        self.shared
+            .engine
+            .write_root_file(
+                &self.sandbox,
+                crate::sandbox::spec::ORG_SETTINGS_FILE,
+                &body,
+            )
+            .await
+            .map_err(|e| format!("cannot write the organisation's managed settings: {e}"))
     }
 
     /// Attaches to the agent, retrying while it starts, until the start timeout.
