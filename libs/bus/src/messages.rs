@@ -18,6 +18,14 @@ pub trait Message: Serialize + DeserializeOwned + Send + Sync {
 pub enum SessionCommand {
     /// A session row was created in state `pending`: build its sandbox.
     Create { session_id: Uuid, org_id: Uuid },
+    /// Start a stopped session's sandbox again (same volumes, same conversation); the row is
+    /// `pending` again. Routed to the node that holds its volumes.
+    Start {
+        session_id: Uuid,
+        org_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_id: Option<String>,
+    },
     /// Stop the sandbox; the row is already `stopping`.
     Stop {
         session_id: Uuid,
@@ -40,6 +48,7 @@ impl SessionCommand {
     pub fn session_id(&self) -> Uuid {
         match self {
             Self::Create { session_id, .. }
+            | Self::Start { session_id, .. }
             | Self::Stop { session_id, .. }
             | Self::Delete { session_id, .. } => *session_id,
         }
@@ -67,6 +76,7 @@ impl Message for SessionCommand {
     fn routing_key(&self) -> String {
         match self {
             Self::Create { .. } => "session.create".into(),
+            Self::Start { node_id, .. } => routed(node_id.as_ref(), "session.start"),
             Self::Stop { node_id, .. } => routed(node_id.as_ref(), "session.stop"),
             Self::Delete { node_id, .. } => routed(node_id.as_ref(), "session.delete"),
         }

@@ -509,6 +509,79 @@ pub async fn stop(
     fetch_visible(&domain.db, granted, id).await
 }
 
+/// Starts a stopped session again: a new sandbox on the node that holds its workspace and
+/// Claude home, resuming the same conversation.
+pub async fn start(
+    domain: &Domain,
+    granted: &Granted<perm::SessionsWrite>,
+    id: Uuid,
+) -> AppResult<Session> {
+    let session = fetch_actionable(&domain.db, granted, id).await?;
+    match session.state {
+        SessionState::Stopped => {}
+        SessionState::Failed => {
+            return Err(AppError::conflict(
+                "the session has failed; delete it and create a new one",
+            ))
+        }
+        SessionState::Stopping => {
+            return Err(AppError::conflict(
+                "the session is still stopping; start it once it is stopped",
+            ))
+        }
+        // Already starting or running: nothing to do.
+        _ => return Ok(session),
+    }
+    let mut tx = domain.db.begin().await?;
+    check_sandbox_capacity(&mut tx).await?;
+    let policy = orgs::policy(&mut tx, granted.org_id).await?;
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7))",
+        granted.org_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    let counts = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE owner_id = $2) AS "mine!", count(*) AS "all!"
+           FROM sessions WHERE org_id = $1 AND deleted_at IS NULL AND state IN ('pending', 'starting', 'running')"#,
+        granted.org_id,
+        session.owner_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if counts.mine >= i64::from(policy.max_sessions_per_user)
+        || counts.all >= i64::from(policy.max_sessions_per_org)
+    {
+        return Err(AppError::new(
+            ErrorCode::QuotaExceeded,
+            "starting this session would exceed the active-session quota; stop another first",
+        ));
+    }
+    let node_id = sqlx::query_scalar!(
+        "UPDATE sessions SET state = 'pending', state_reason = NULL, stopped_at = NULL, started_at = NULL, updated_at = now() WHERE id = $1 AND deleted_at IS NULL AND state = 'stopped' RETURNING node_id",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(node_id) = node_id else {
+        // A concurrent start or delete won.
+        drop(tx);
+        return fetch_visible(&domain.db, granted, id).await;
+    };
+    audit::record(&mut tx, granted, Event::new("session.start", "session", id)).await?;
+    domain
+        .bus
+        .publish(&SessionCommand::Start {
+            session_id: id,
+            org_id: granted.org_id,
+            node_id,
+        })
+        .await
+        .map_err(bus_unavailable)?;
+    tx.commit().await?;
+    fetch_visible(&domain.db, granted, id).await
+}
+
 pub async fn delete(
     domain: &Domain,
     granted: &Granted<perm::SessionsWrite>,

@@ -83,11 +83,31 @@ impl Manager {
     pub async fn handle(self: &Arc<Self>, message: SessionManagerMessage) -> anyhow::Result<()> {
         let db = &self.shared.db;
         match message {
-            SessionManagerMessage::Session(SessionCommand::Create { session_id, .. }) => {
+            SessionManagerMessage::Session(
+                command @ (SessionCommand::Create { .. } | SessionCommand::Start { .. }),
+            ) => {
+                let session_id = command.session_id();
                 if store::claim(db, session_id, &self.shared.node_id).await? {
                     tracing::info!(%session_id, "claimed session");
                     self.spawn(session_id).await;
+                    return Ok(());
                 }
+                // The api publishes before its transaction commits (a broker outage then fails
+                // the request instead of leaving a session nobody builds). A row that is not
+                // visible yet, or still `stopped` for a start, is that window: requeue. If the
+                // api's transaction rolled back, the delivery limit dead-letters the message.
+                let row = store::load(db, session_id).await?;
+                let uncommitted = match (&command, &row) {
+                    (_, None) => true,
+                    (SessionCommand::Start { .. }, Some(r)) => {
+                        r.state == SessionState::Stopped && !r.deleted
+                    }
+                    _ => false,
+                };
+                anyhow::ensure!(
+                    !uncommitted,
+                    "session {session_id} is not visible in its new state yet"
+                );
             }
             SessionManagerMessage::Session(SessionCommand::Stop {
                 session_id, reason, ..

@@ -29,6 +29,7 @@ struct Harness {
     /// The "real" credential; it must never show up inside a sandbox.
     secret: String,
     fake_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    upstream: String,
     app: Option<(
         tokio::sync::oneshot::Sender<()>,
         tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -51,6 +52,7 @@ impl Harness {
         .expect("fake model");
         let (fake_stop, fake_rx) = tokio::sync::oneshot::channel::<()>();
         let upstream = fake.base_url();
+        let fake_url = upstream.clone();
         tokio::spawn(fake.run_until_stopped(async move {
             let _ = fake_rx.await;
         }));
@@ -100,6 +102,7 @@ impl Harness {
             user_id,
             secret,
             fake_stop: Some(fake_stop),
+            upstream: fake_url,
             app: None,
             child: None,
         }
@@ -141,6 +144,40 @@ impl Harness {
             let _ = tx.send(());
             handle.await.expect("join").expect("clean stop");
         }
+    }
+
+    /// The domain layer, exactly as the api's REST and GraphQL handlers call it.
+    fn domain(&self) -> rc_domain::Domain {
+        rc_domain::Domain::new(
+            self.pool.clone(),
+            self.bus.clone(),
+            Arc::new(self.settings.clone()),
+        )
+    }
+
+    fn granted<P: rc_auth::Permission>(&self) -> rc_auth::Granted<P> {
+        rc_auth::authorize::<P>(rc_auth::Actor {
+            user_id: self.user_id,
+            email: "owner@example.com".into(),
+            org_id: self.org_id,
+            role: rc_auth::Role::Owner,
+            credential: rc_auth::Credential::LoginSession,
+            meta: rc_auth::RequestMeta::default(),
+        })
+        .expect("owner may")
+    }
+
+    /// The model requests the scripted server received.
+    async fn model_requests(&self) -> Vec<Value> {
+        reqwest::get(format!("{}/_fake/requests", self.upstream))
+            .await
+            .expect("fake log")
+            .json::<Value>()
+            .await
+            .expect("json")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn node(&self) -> String {
@@ -617,5 +654,98 @@ async fn a_turn_survives_kill_9_of_session_manager_mid_stream_with_contiguous_ev
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), uuids.len(), "a CLI line was stored twice");
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_stopped_session_starts_again_and_resumes_its_conversation() {
+    use rc_auth::perm;
+    let mut h = Harness::new(|_| {}).await;
+    h.start_app().await;
+    let domain = h.domain();
+    let session = rc_domain::sessions::create(
+        &domain,
+        &h.granted::<perm::SessionsWrite>(),
+        serde_json::from_value(json!({"name": "resume me"})).expect("input"),
+    )
+    .await
+    .expect("create through the domain layer");
+    h.wait_state(session.id, "running", Duration::from_secs(90))
+        .await;
+    let first = rc_domain::tasks::create(
+        &domain,
+        &h.granted::<perm::TasksWrite>(),
+        session.id,
+        rc_domain::tasks::CreateTask {
+            prompt: "remember the word PELICAN [[text]]".into(),
+        },
+    )
+    .await
+    .expect("task");
+    let (state, _, error) = h.wait_task(first.id, Duration::from_secs(90)).await;
+    assert_eq!(state, "succeeded", "{error:?}");
+    let sandbox = h.sandbox_name(session.id).await;
+    h.exec(&sandbox, &["sh", "-c", "echo kept > /workspace/notes.txt"])
+        .await;
+
+    rc_domain::sessions::stop(&domain, &h.granted::<perm::SessionsWrite>(), session.id)
+        .await
+        .expect("stop");
+    h.wait_state(session.id, "stopped", Duration::from_secs(30))
+        .await;
+    assert!(!h.container_exists(&sandbox).await);
+    rc_domain::sessions::start(&domain, &h.granted::<perm::SessionsWrite>(), session.id)
+        .await
+        .expect("start");
+    h.wait_state(session.id, "running", Duration::from_secs(90))
+        .await;
+    assert_eq!(
+        h.sandbox_name(session.id).await,
+        sandbox,
+        "same sandbox name, same volumes"
+    );
+    assert_eq!(
+        h.exec(&sandbox, &["cat", "/workspace/notes.txt"])
+            .await
+            .trim(),
+        "kept",
+        "workspace survived"
+    );
+
+    let second = rc_domain::tasks::create(
+        &domain,
+        &h.granted::<perm::TasksWrite>(),
+        session.id,
+        rc_domain::tasks::CreateTask {
+            prompt: "what was the word? [[text]]".into(),
+        },
+    )
+    .await
+    .expect("task");
+    let (state, _, error) = h.wait_task(second.id, Duration::from_secs(90)).await;
+    assert_eq!(state, "succeeded", "{error:?}");
+    // The resumed Claude sent the earlier turn as history: the conversation continued.
+    let requests = h.model_requests().await;
+    let last = requests
+        .iter()
+        .rev()
+        .find(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/v1/messages"))
+                && r["body"]["messages"]
+                    .to_string()
+                    .contains("what was the word")
+        })
+        .expect("the second turn's model request");
+    assert!(
+        last["body"]["messages"].to_string().contains("PELICAN"),
+        "history missing: {}",
+        last["body"]["messages"]
+    );
+    // Nothing of this reached the model with the sandbox's dummy key.
+    assert!(requests.iter().all(|r| r["headers"]["x-api-key"]
+        .as_str()
+        .is_none_or(|k| !k.contains("rc-sandbox"))));
     h.finish().await;
 }

@@ -305,6 +305,13 @@ impl MutationRoot {
         Ok(rc_domain::sessions::stop(&ctx.data::<AppState>()?.domain, &g, id).await?)
     }
 
+    /// Starts a stopped session again, resuming its workspace and conversation.
+    #[graphql(guard = "Require::<perm::SessionsWrite>::new()")]
+    async fn start_session(&self, ctx: &Context<'_>, id: Uuid) -> Result<Session> {
+        let g = granted::<perm::SessionsWrite>(ctx).await?;
+        Ok(rc_domain::sessions::start(&ctx.data::<AppState>()?.domain, &g, id).await?)
+    }
+
     #[graphql(guard = "Require::<perm::SessionsWrite>::new()")]
     async fn delete_session(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
         let g = granted::<perm::SessionsWrite>(ctx).await?;

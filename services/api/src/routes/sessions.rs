@@ -12,7 +12,8 @@ use uuid::Uuid;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/sessions").get(list).post(create))
         .service(resource("/sessions/{id}").get(get).delete(delete))
-        .service(resource("/sessions/{id}/stop").post(stop));
+        .service(resource("/sessions/{id}/stop").post(stop))
+        .service(resource("/sessions/{id}/start").post(start));
 }
 
 /// Sessions visible to the caller (members: their own), newest first.
@@ -61,6 +62,19 @@ pub async fn stop(
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok()
         .json(rc_domain::sessions::stop(&state.domain, &g, path.into_inner()).await?))
+}
+
+/// Starts a stopped session again with its workspace and conversation (state `pending`, then
+/// `running` once its new sandbox is up).
+#[utoipa::path(operation_id = "sessions_start", post, path = "/api/v1/sessions/{id}/start", tag = "sessions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn start(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsWrite>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(rc_domain::sessions::start(&state.domain, &g, path.into_inner()).await?))
 }
 
 /// Deletes the session: it disappears from lists, its sandbox and volumes are removed.

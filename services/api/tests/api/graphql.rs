@@ -426,6 +426,23 @@ async fn every_operation_happy_path_and_role_checks() {
     )
     .await;
     assert_eq!(data(&r, "stopSession")["state"], "STOPPING");
+    // Same domain rule as REST: a session still stopping cannot start yet.
+    let r = gql_token(
+        &app,
+        &member,
+        "mutation($s: UUID!) { startSession(id: $s) { state } }",
+        json!({ "s": sid }),
+    )
+    .await;
+    assert_eq!(code(&r), "conflict");
+    let r = gql_token(
+        &app,
+        &viewer,
+        "mutation($s: UUID!) { startSession(id: $s) { state } }",
+        json!({ "s": sid }),
+    )
+    .await;
+    assert_eq!(code(&r), "forbidden");
     let r = gql_token(
         &app,
         &member,

@@ -338,3 +338,70 @@ async fn broker_down_means_503_and_nothing_half_made() {
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     server.abort();
 }
+
+#[tokio::test]
+async fn start_resumes_only_stopped_sessions_for_those_who_may_change_them() {
+    let mut app = spawn_app().await;
+    let owner = app.dev_login().await;
+    let org = app.org_of(owner).await;
+    let (_, bob) = app.user_with_role(org, Role::Member).await;
+    let (_, viewer) = app.user_with_role(org, Role::Viewer).await;
+    let (_, stranger) = app.other_org().await;
+    let (_, s) = app
+        .browser_call(
+            Method::POST,
+            "/api/v1/sessions",
+            Some(json!({ "name": "x" })),
+        )
+        .await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let start = format!("/api/v1/sessions/{id}/start");
+    // Still stopping (session-manager has not finished): 409 naming the state.
+    app.browser_call(Method::POST, &format!("/api/v1/sessions/{id}/stop"), None)
+        .await;
+    let (status, err) = app.browser_call(Method::POST, &start, None).await;
+    assert_error(status, &err, 409, "conflict");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stopping"),
+        "{err}"
+    );
+    // What session-manager records once the sandbox is gone.
+    sqlx::query("UPDATE sessions SET state = 'stopped' WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    for (who, code) in [(&bob, 404), (&stranger, 404), (&viewer, 403)] {
+        let (status, err) = app.token_call(who, Method::POST, &start, None).await;
+        assert_eq!(status.as_u16(), code, "{err}");
+    }
+    let (status, started) = app.browser_call(Method::POST, &start, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(started["state"], "pending");
+    // Starting a session that is already starting is a no-op, not an error.
+    let (status, again) = app.browser_call(Method::POST, &start, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["state"], "pending");
+    let commands: Vec<String> = app
+        .drain_session_manager_queue()
+        .await
+        .iter()
+        .map(|m| m["command"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(commands, ["create", "stop", "start"]);
+    assert!(app
+        .audit_actions()
+        .await
+        .ends_with(&["session.start".into()]));
+    // A failed session cannot be started: delete it and create another.
+    sqlx::query("UPDATE sessions SET state = 'failed', state_reason = 'x' WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let (status, err) = app.browser_call(Method::POST, &start, None).await;
+    assert_error(status, &err, 409, "conflict");
+}

@@ -113,12 +113,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Creates the two volumes and the container, then starts it. On any failure everything
-    /// made so far is removed again: nothing half-made stays behind.
+    /// Creates the two volumes (or reuses them, when a stopped session starts again) and the
+    /// container, then starts it. On failure everything made so far is removed again —
+    /// except volumes that existed before: they hold a user's workspace.
     pub async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<String, EngineError> {
+        let docker = self.docker().await?;
+        let existed = docker
+            .inspect_volume(&spec.workspace_volume())
+            .await
+            .is_ok();
         let result = self.try_create(spec).await;
         if result.is_err() {
-            if let Err(err) = self.remove_sandbox(&spec.name, true).await {
+            if let Err(err) = self.remove_sandbox(&spec.name, !existed).await {
                 tracing::warn!(sandbox = %spec.name, %err, "cleanup after a failed create");
             }
         }

@@ -35,6 +35,9 @@ pub enum Command {
 const BATCH: usize = 256;
 /// Safety net for a missed `task.queued` message.
 const QUEUE_POLL: Duration = Duration::from_secs(5);
+/// How long, and how often, an announced task that is not visible yet is looked for.
+const RECHECK_FOR: Duration = Duration::from_secs(3);
+const RECHECK_EVERY: Duration = Duration::from_millis(15);
 /// Claude exits this many times in a row without finishing a turn → the session fails.
 const MAX_CLAUDE_RESTARTS: u32 = 3;
 
@@ -382,6 +385,10 @@ impl Actor {
             self.after_replay(&mut tx).await?;
         }
         let mut poll = tokio::time::interval(QUEUE_POLL);
+        // The api publishes `task.queued` before its transaction commits (so a broker outage
+        // fails the request instead of losing the task); the row can be invisible for a few
+        // milliseconds, so an empty queue is looked at again briefly.
+        let mut recheck_until: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 () = self.shared.shutdown.wait() => return Ok(Some(End::Detached)),
@@ -390,7 +397,10 @@ impl Actor {
                     None => return Ok(Some(End::Detached)),
                     Some(Command::Stop { reason }) => return Ok(Some(End::Stopped(reason))),
                     Some(Command::Delete) => return Ok(Some(End::Deleted)),
-                    Some(Command::TaskQueued) => if !replaying && claude_running { self.start_next_task(&mut tx).await? },
+                    Some(Command::TaskQueued) => if !replaying && claude_running && self.running.is_none()
+                        && !self.start_next_task(&mut tx).await? {
+                        recheck_until = Some(tokio::time::Instant::now() + RECHECK_FOR);
+                    },
                     Some(Command::TaskCancel { task_id }) => self.cancel(&mut tx, task_id).await?,
                 },
                 event = rx.recv() => {
@@ -410,10 +420,19 @@ impl Actor {
                         if replaying && seq + 1 >= replay_end {
                             replaying = false;
                             self.after_replay(&mut tx).await?;
+                        } else if !replaying && self.running.is_none() {
+                            // A turn just ended: the next queued task goes at once.
+                            self.start_next_task(&mut tx).await?;
                         }
                     }
                 }
-                _ = poll.tick() => if !replaying && claude_running { self.start_next_task(&mut tx).await? },
+                () = tokio::time::sleep(RECHECK_EVERY), if recheck_until.is_some() => {
+                    let started = self.running.is_some() || self.start_next_task(&mut tx).await?;
+                    if started || recheck_until.is_some_and(|until| tokio::time::Instant::now() >= until) {
+                        recheck_until = None;
+                    }
+                }
+                _ = poll.tick() => if !replaying && claude_running { self.start_next_task(&mut tx).await?; },
             }
         }
     }
@@ -436,7 +455,8 @@ impl Actor {
             }
             return Ok(());
         }
-        self.start_next_task(tx).await
+        self.start_next_task(tx).await?;
+        Ok(())
     }
 
     /// Writes one batch of agent events, and the task transitions they cause, in one
@@ -601,15 +621,16 @@ impl Actor {
         Ok(last)
     }
 
-    async fn start_next_task(&mut self, tx: &mut ClaudeSender) -> Result<(), String> {
+    /// Starts the next queued task unless one runs; true when one was started.
+    async fn start_next_task(&mut self, tx: &mut ClaudeSender) -> Result<bool, String> {
         if self.running.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         let Some((id, prompt)) = store::start_next_task(&self.shared.db, &self.row)
             .await
             .map_err(db_error)?
         else {
-            return Ok(());
+            return Ok(false);
         };
         self.running = Some(RunningTask {
             id,
@@ -620,7 +641,8 @@ impl Actor {
         let _ = self.task.send(Some(id));
         self.event("task.started", json!({"task_id": id}), Some(id))
             .await?;
-        self.send_line(tx, claude::user_line(&prompt)).await
+        self.send_line(tx, claude::user_line(&prompt)).await?;
+        Ok(true)
     }
 
     async fn cancel(&mut self, tx: &mut ClaudeSender, task_id: Uuid) -> Result<(), String> {

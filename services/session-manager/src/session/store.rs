@@ -70,13 +70,14 @@ pub async fn load(db: &PgPool, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
     }))
 }
 
-/// Takes ownership of a pending session for `node`. Also true when this node already owns
-/// it in `starting` (a redelivered create after a crash).
+/// Takes ownership of a pending session for `node` (a new one, or a restart of one whose
+/// volumes this node holds). Also true when this node already owns it in `starting` (a
+/// redelivered command after a crash).
 pub async fn claim(db: &PgPool, id: Uuid, node: &str) -> sqlx::Result<bool> {
     let claimed = sqlx::query!(
         "UPDATE sessions SET node_id = $2, state = 'starting', updated_at = now()
          WHERE id = $1 AND deleted_at IS NULL
-           AND ((state = 'pending' AND node_id IS NULL) OR (state = 'starting' AND node_id = $2))",
+           AND ((state = 'pending' AND (node_id IS NULL OR node_id = $2)) OR (state = 'starting' AND node_id = $2))",
         id,
         node
     )
