@@ -124,6 +124,7 @@ impl Harness {
             .env("RC_MODEL_PROXY__UPSTREAM_URL", &s.model_proxy.upstream_url)
             .env("RC_MODEL_PROXY__API_KEY", self.secret.as_str())
             .env("RC_TELEMETRY__LOG_FORMAT", "pretty")
+            .stdout(std::process::Stdio::null())
             .kill_on_drop(true);
         self.child = Some(cmd.spawn().expect("spawn session-manager"));
     }
@@ -365,7 +366,7 @@ fn limits(idle_timeout_secs: i64) -> Value {
 
 #[tokio::test]
 async fn a_session_runs_a_turn_in_a_hardened_sandbox_and_stop_and_delete_clean_up() {
-    let mut h = Harness::new(|_| {}).await;
+    let mut h = Harness::new(|s| s.session_manager.stats_interval_secs = 1).await;
     h.start_app().await;
     let session = h.create_session(limits(3600), "default").await;
     h.wait_state(session, "running", Duration::from_secs(90))
@@ -497,6 +498,27 @@ async fn a_session_runs_a_turn_in_a_hardened_sandbox_and_stop_and_delete_clean_u
         "done",
         "the real key leaked into the sandbox"
     );
+
+    // Container stats are sampled onto the row.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats: Option<Value> = sqlx::query_scalar("SELECT stats FROM sessions WHERE id = $1")
+            .bind(session)
+            .fetch_one(&h.pool)
+            .await
+            .expect("stats");
+        if let Some(stats) = stats {
+            assert!(stats["memory_bytes"].as_u64().unwrap_or(0) > 0, "{stats}");
+            assert_eq!(stats["memory_limit_bytes"], 1024 * 1024 * 1024, "{stats}");
+            assert!(
+                stats["pids"].as_u64().unwrap_or(0) >= 2,
+                "agent and Claude at least: {stats}"
+            );
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no stats sample");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // Stop removes the container and keeps the volumes (the conversation can resume)…
     h.bus
@@ -748,4 +770,184 @@ async fn a_stopped_session_starts_again_and_resumes_its_conversation() {
         .as_str()
         .is_none_or(|k| !k.contains("rc-sandbox"))));
     h.finish().await;
+}
+
+#[tokio::test]
+async fn a_warm_pool_sandbox_is_claimed_with_the_sessions_limits_and_refilled() {
+    let mut h = Harness::new(|s| s.session_manager.warm_pool_size = 1).await;
+    h.start_app().await;
+    let pooled = |docker: Docker, node: String| async move {
+        let filters = std::collections::HashMap::from([(
+            "label".to_owned(),
+            vec![
+                "remote-claude.pool=true".to_owned(),
+                format!("remote-claude.node={node}"),
+            ],
+        )]);
+        let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        docker
+            .list_containers(Some(options))
+            .await
+            .expect("list")
+            .into_iter()
+            .filter_map(|c| c.names.and_then(|n| n.into_iter().next()))
+            .map(|n| n.trim_start_matches('/').to_owned())
+            .collect::<Vec<_>>()
+    };
+    let wait_pool = |want: usize| {
+        let (docker, node) = (h.docker.clone(), h.node());
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let names = pooled(docker.clone(), node.clone()).await;
+                if names.len() == want {
+                    return names;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "pool has {names:?}, want {want}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let ready = wait_pool(1).await;
+    let session = h
+        .create_session(
+            json!({"cpu_millis": 500, "memory_mb": 768, "pids": 128, "idle_timeout_secs": 600, "max_duration_secs": 3600}),
+            "default",
+        )
+        .await;
+    h.wait_state(session, "running", Duration::from_secs(60))
+        .await;
+    let sandbox = h.sandbox_name(session).await;
+    assert_eq!(sandbox, ready[0], "the session got the pre-started sandbox");
+    let host = h
+        .docker
+        .inspect_container(&sandbox, None)
+        .await
+        .expect("inspect")
+        .host_config
+        .expect("host");
+    assert_eq!(
+        host.memory,
+        Some(768 * 1024 * 1024),
+        "the session's limits replaced the pool's"
+    );
+    assert_eq!(host.nano_cpus, Some(500_000_000));
+    assert_eq!(host.pids_limit, Some(128));
+    // The pool refills with a new sandbox.
+    let refilled = wait_pool(2).await;
+    assert!(refilled.iter().any(|n| n != &sandbox), "{refilled:?}");
+    // A turn works in the claimed sandbox, with the org settings written at claim time.
+    let task = h.queue_task(session, "hi [[text]]").await;
+    let (state, _, error) = h.wait_task(task, Duration::from_secs(60)).await;
+    assert_eq!(state, "succeeded", "{error:?}");
+    let settings = h
+        .exec(
+            &sandbox,
+            &[
+                "cat",
+                "/etc/claude-code/managed-settings.d/50-organization.json",
+            ],
+        )
+        .await;
+    assert!(settings.contains("permissions"), "{settings}");
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn two_nodes_each_own_their_sessions_and_commands_reach_the_owner() {
+    let mut a = Harness::new(|_| {}).await;
+    let mut settings_b = a.settings.clone();
+    settings_b.session_manager.node_id = format!("{}-b", a.node());
+    let node_b = settings_b.session_manager.node_id.clone();
+    let start_b = || {
+        let settings = settings_b.clone();
+        async move {
+            let app = Application::build(settings).await.expect("node b builds");
+            let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(app.run_until_stopped(async move {
+                let _ = rx.await;
+            }));
+            (stop, task)
+        }
+    };
+    let pool = a.pool.clone();
+    let owner = |id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT node_id FROM sessions WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .expect("owner")
+        }
+    };
+    // Only node b runs: it takes the first session.
+    let (stop_b, task_b) = start_b().await;
+    let s1 = a.create_session(limits(600), "default").await;
+    a.wait_state(s1, "running", Duration::from_secs(90)).await;
+    assert_eq!(owner(s1).await, node_b);
+    let _ = stop_b.send(());
+    task_b.await.expect("join").expect("b stops");
+    // Only node a runs: it takes the second, and leaves b's sandbox alone at its start-up.
+    a.start_app().await;
+    let s2 = a.create_session(limits(600), "default").await;
+    a.wait_state(s2, "running", Duration::from_secs(90)).await;
+    assert_eq!(owner(s2).await, a.node());
+    let sandbox1 = a.sandbox_name(s1).await;
+    let labels = a
+        .docker
+        .inspect_container(&sandbox1, None)
+        .await
+        .expect("b's sandbox survives a's reconcile")
+        .config
+        .expect("config")
+        .labels
+        .expect("labels");
+    assert_eq!(labels["remote-claude.node"], node_b);
+    // Both run: each stop reaches its owner through the owner's node queue.
+    let (stop_b, task_b) = start_b().await;
+    for (session, node) in [(s1, node_b.clone()), (s2, a.node())] {
+        a.bus
+            .publish(&SessionCommand::Stop {
+                session_id: session,
+                org_id: a.org_id,
+                reason: format!("stopped on {node}"),
+                node_id: Some(node),
+            })
+            .await
+            .expect("stop");
+    }
+    assert_eq!(
+        a.wait_state(s1, "stopped", Duration::from_secs(60)).await,
+        Some(format!("stopped on {node_b}"))
+    );
+    assert_eq!(
+        a.wait_state(s2, "stopped", Duration::from_secs(60)).await,
+        Some(format!("stopped on {}", a.node()))
+    );
+    assert!(!a.container_exists(&sandbox1).await);
+    let _ = stop_b.send(());
+    task_b.await.expect("join").expect("b stops");
+    if let Ok(channel) = a.bus.consumer_channel().await {
+        let _ = a.bus.topology().delete_node_queue(&channel, &node_b).await;
+    }
+    for c in session_manager::sandbox::Engine::connect("")
+        .await
+        .expect("engine")
+        .list_managed(&node_b)
+        .await
+        .unwrap_or_default()
+    {
+        let _ = session_manager::sandbox::Engine::connect("")
+            .await
+            .expect("engine")
+            .remove_sandbox(&c.name, true)
+            .await;
+    }
+    a.finish().await;
 }
