@@ -40,6 +40,15 @@ impl Application {
             rc_runtime::checks::redis_pool(settings.redis.url.expose(), settings.redis.pool_size)?;
         let bus = Arc::new(Bus::new(&settings.amqp));
         let engine = Engine::connect(&settings.session_manager.docker_host).await?;
+        let proxy_settings = &settings.model_proxy;
+        if proxy_settings.api_key.is_none() && proxy_settings.auth_token.is_none() {
+            // Fine for a gateway that holds the credential, or the scripted fake model in
+            // development; said loudly because Anthropic itself will refuse every call.
+            tracing::warn!(
+                upstream = %proxy_settings.upstream_url,
+                "model proxy has no credential: only a credential-holding gateway or the scripted fake model will answer"
+            );
+        }
         let proxy = rc_model_proxy::ModelProxy::new(
             &settings.model_proxy,
             db.clone(),
