@@ -65,7 +65,10 @@ impl Manager {
             actors.insert(session_id, tx);
         }
         let this = self.clone();
-        self.tasks.lock().await.spawn(async move {
+        let mut tasks = self.tasks.lock().await;
+        // Forget actors that already ended (a JoinSet keeps finished tasks until joined).
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
             actor::run(this.shared.clone(), session_id, rx).await;
             this.actors().remove(&session_id);
         });
