@@ -578,6 +578,8 @@ export interface components {
             csrf_token?: string | null;
             /** @description Organisations the caller belongs to, with their role in each (for a token: its one). */
             organizations: components["schemas"]["Organization"][];
+            /** @description Sessions talk to the scripted fake model (canned replies, not Claude): show it. */
+            scripted_model: boolean;
             user: components["schemas"]["User"];
         };
         Member: {

@@ -50,3 +50,18 @@ describe("admin navigation by role", () => {
     expect(screen.queryByRole("button", { name: "New session" })).not.toBeInTheDocument();
   });
 });
+
+describe("scripted model banner", () => {
+  it("says so when sessions talk to the scripted fake model", async () => {
+    stubApi();
+    renderApp("/sessions", { ...makeMe("member"), scripted_model: true });
+    expect(await screen.findByRole("note")).toHaveTextContent("Scripted fake model");
+  });
+
+  it("stays away with the real model", async () => {
+    stubApi();
+    renderApp("/sessions", makeMe("member"));
+    await screen.findByRole("navigation", { name: "Main" });
+    expect(screen.queryByText(/Scripted fake model/)).not.toBeInTheDocument();
+  });
+});

@@ -156,7 +156,7 @@ function UserMenu() {
 
 /** Header with navigation, organisation switcher, theme toggle and account menu. */
 export function AppShell() {
-  const { org, role } = useAuth();
+  const { me, org, role } = useAuth();
   return (
     <>
       <a className="skip-link" href="#main">
@@ -185,6 +185,12 @@ export function AppShell() {
               {isAdmin(role) ? <NavItem to="/admin">Admin</NavItem> : null}
             </ul>
           </nav>
+        ) : null}
+        {me?.scripted_model ? (
+          <p className="scripted-model-banner" role="note">
+            <strong>Scripted fake model.</strong> Sessions get canned replies from the project&apos;s
+            test model, not from Claude.
+          </p>
         ) : null}
       </header>
       <main id="main" className="app-main" tabIndex={-1}>

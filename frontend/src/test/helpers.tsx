@@ -46,6 +46,7 @@ export function makeMe(role: Role, organizations: Organization[] = [makeOrg(role
     },
     organizations,
     csrf_token: "csrf-from-me",
+    scripted_model: false,
   };
 }
 

@@ -332,6 +332,9 @@ pub struct ModelProxySettings {
     pub api_key: Option<Secret>,
     /// Sent as `Authorization: Bearer` (OAuth token or gateway token).
     pub auth_token: Option<Secret>,
+    /// The upstream is the project's scripted fake model (development, demos): the web app
+    /// and the logs say so, so nobody mistakes its canned replies for Claude.
+    pub scripted_model: bool,
     /// Give up on an upstream call after this long (a long turn streams for minutes).
     pub request_timeout_secs: u64,
     /// Model requests per minute per organisation (0 = unlimited).
@@ -364,6 +367,7 @@ impl Default for ModelProxySettings {
             upstream_url: "https://api.anthropic.com".into(),
             api_key: None,
             auth_token: None,
+            scripted_model: false,
             request_timeout_secs: 600,
             requests_per_minute: 600,
             prices: vec![

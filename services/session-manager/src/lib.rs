@@ -41,7 +41,12 @@ impl Application {
         let bus = Arc::new(Bus::new(&settings.amqp));
         let engine = Engine::connect(&settings.session_manager.docker_host).await?;
         let proxy_settings = &settings.model_proxy;
-        if proxy_settings.api_key.is_none() && proxy_settings.auth_token.is_none() {
+        if proxy_settings.scripted_model {
+            tracing::warn!(
+                upstream = %proxy_settings.upstream_url,
+                "SCRIPTED FAKE MODEL: sandboxes get canned replies from the project's test model, not Claude"
+            );
+        } else if proxy_settings.api_key.is_none() && proxy_settings.auth_token.is_none() {
             // Fine for a gateway that holds the credential, or the scripted fake model in
             // development; said loudly because Anthropic itself will refuse every call.
             tracing::warn!(

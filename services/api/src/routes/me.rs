@@ -18,6 +18,8 @@ pub struct Me {
     pub organizations: Vec<Organization>,
     /// For browser sessions: send as `X-CSRF-Token` on mutations.
     pub csrf_token: Option<String>,
+    /// Sessions talk to the scripted fake model (canned replies, not Claude): show it.
+    pub scripted_model: bool,
 }
 
 #[utoipa::path(operation_id = "me_me", get, path = "/api/v1/me", tag = "me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
@@ -35,5 +37,6 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpRes
         user,
         organizations,
         csrf_token,
+        scripted_model: state.settings().model_proxy.scripted_model,
     }))
 }
