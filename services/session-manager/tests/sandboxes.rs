@@ -349,6 +349,7 @@ impl Harness {
                 }
             }
         }
+        remove_volumes_of(&self.docker, &node).await;
         if let Ok(channel) = self.bus.consumer_channel().await {
             let _ = self.bus.topology().delete_node_queue(&channel, &node).await;
         }
@@ -357,6 +358,28 @@ impl Harness {
             let _ = stop.send(());
         }
         drop(self.db);
+    }
+}
+
+/// Volumes outlive their containers on purpose (stop keeps the workspace); a test's are
+/// removed by their node label.
+async fn remove_volumes_of(docker: &Docker, node: &str) {
+    let filters = std::collections::HashMap::from([(
+        "label".to_owned(),
+        vec![format!("remote-claude.node={node}")],
+    )]);
+    let options = bollard::query_parameters::ListVolumesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    if let Ok(list) = docker.list_volumes(Some(options)).await {
+        for volume in list.volumes.unwrap_or_default() {
+            let _ = docker
+                .remove_volume(
+                    &volume.name,
+                    None::<bollard::query_parameters::RemoveVolumeOptions>,
+                )
+                .await;
+        }
     }
 }
 
@@ -949,5 +972,6 @@ async fn two_nodes_each_own_their_sessions_and_commands_reach_the_owner() {
             .remove_sandbox(&c.name, true)
             .await;
     }
+    remove_volumes_of(&a.docker, &node_b).await;
     a.finish().await;
 }
