@@ -13,6 +13,11 @@ ALTER TABLE sessions ADD COLUMN last_activity_at timestamptz;
 -- Latest container stats sample (cpu, memory, network), for the UI and the reaper.
 ALTER TABLE sessions ADD COLUMN stats jsonb;
 
+-- The sandbox agent's sequence number of the CLI output line an event was decoded from (one
+-- line can give several events; platform events have none). Lets anyone check that no line
+-- was stored twice or skipped across reconnects.
+ALTER TABLE session_events ADD COLUMN agent_seq bigint;
+
 CREATE INDEX sessions_node_idx ON sessions (node_id) WHERE deleted_at IS NULL AND node_id IS NOT NULL;
 CREATE INDEX tasks_queue_idx ON tasks (session_id, position) WHERE state IN ('queued', 'running');
 

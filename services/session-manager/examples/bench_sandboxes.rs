@@ -41,7 +41,9 @@
 //! p95 of 20 = 19th).
 //!
 //! Knobs (environment): `RUNS` (20), `WARMUP_RUNS` (1), `POOL_SIZE` (2), `IDLE_SESSIONS` (10),
-//! `SETTLE_SECS` (10), `POLL_MS` (5), `POOL_SETTLE_MS` (1000), `RUST_LOG` (`warn`).
+//! `SETTLE_SECS` (10), `POLL_MS` (5), `POOL_SETTLE_MS` (1000), `RUST_LOG`
+//! (`warn,rc_agent_protocol::client=error`; `warn,bollard::docker=debug` shows every engine call
+//! with a timestamp).
 //! Postgres: `REMOTE_CLAUDE_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432`).
 //! Redis and RabbitMQ: the defaults in `rc_config::Settings::default()`.
 //!
@@ -535,6 +537,49 @@ fn print_summary(label: &str, values: &[f64]) -> Summary {
     s
 }
 
+/// The machine's CPU time counters (`/proc/stat`, all cores, in ticks).
+struct CpuTimes {
+    total: u64,
+    idle: u64,
+    steal: u64,
+}
+
+impl CpuTimes {
+    fn read() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal (guest time is inside user).
+        let [_, _, _, idle, iowait, _, _, steal] = fields.as_slice() else {
+            return None;
+        };
+        Some(Self {
+            total: fields.iter().sum(),
+            idle: idle + iowait,
+            steal: *steal,
+        })
+    }
+
+    /// How busy the whole machine was since `before`: everything on it counts (engine,
+    /// Postgres, this process, and whatever else runs), plus time the hypervisor stole.
+    fn since(&self, before: &Self) -> String {
+        let total = self.total.saturating_sub(before.total).max(1) as f64;
+        let idle = self.idle.saturating_sub(before.idle) as f64;
+        let steal = self.steal.saturating_sub(before.steal) as f64;
+        format!(
+            "machine CPU during the phase: {:.0} % busy (all cores, everything on the machine), {:.1} % stolen by the hypervisor",
+            100.0 * (total - idle) / total,
+            100.0 * steal / total
+        )
+    }
+}
+
 /// Runs `warmup + runs` create → ready → delete cycles; prints each run and the summary.
 async fn create_runs(
     bench: &Bench,
@@ -543,6 +588,7 @@ async fn create_runs(
     pool_size: Option<usize>,
 ) -> anyhow::Result<(Vec<Run>, usize)> {
     let mut measured = Vec::new();
+    let cpu_before = CpuTimes::read();
     for i in 0..knobs.warmup + knobs.runs {
         let warmup = i < knobs.warmup;
         let refill = match pool_size {
@@ -580,6 +626,9 @@ async fn create_runs(
         if !warmup {
             measured.push((run, pooled));
         }
+    }
+    if let (Some(before), Some(after)) = (cpu_before, CpuTimes::read()) {
+        println!("  {phase}: {}", after.since(&before));
     }
     let from_pool = measured.iter().filter(|(_, p)| *p).count();
     let runs: Vec<Run> = measured.into_iter().map(|(r, _)| r).collect();
@@ -835,14 +884,14 @@ async fn memory_phase(bench: &Bench, knobs: &Knobs) -> anyhow::Result<String> {
     println!(
         "  memory per idle session (MB = 10^6 bytes; PSS shares pages between the {n} sandboxes):"
     );
-    let mut line = |label: &str, kind: Kind| {
+    let line = |label: &str, kind: Kind| {
         let (pss, rss, count) = per(kind);
         println!(
             "    {label:<34} PSS {:>7.2} MB   RSS {:>7.2} MB   ({count} processes in {n} sandboxes)",
             mb(pss),
             mb(rss)
         );
-        pss
+        (pss, rss)
     };
     let serve = line("sandbox-agent serve", Kind::Serve);
     let attach = line("sandbox-agent attach (exec)", Kind::Attach);
@@ -856,16 +905,24 @@ async fn memory_phase(bench: &Bench, knobs: &Knobs) -> anyhow::Result<String> {
         mb(self_rss_before as f64),
         mb(self_rss_after as f64)
     );
-    let total = serve + attach + sm_per;
+    // PSS divides pages shared between the sandboxes (the agent binary, libc), so it falls as
+    // the number of sessions grows; RSS counts them in full for every session: an upper bound.
+    let total = serve.0 + attach.0 + sm_per;
+    let total_rss = serve.1 + attach.1 + sm_per;
     println!(
-        "    {:<34} {:>7.2} MB per idle session (agent serve + attach + session-manager)",
+        "    {:<34} {:>7.2} MB per idle session (agent serve + attach PSS + session-manager)",
         "TOTAL, CLI excluded",
         mb(total)
     );
     println!(
+        "    {:<34} {:>7.2} MB per idle session (upper bound: nothing shared)",
+        "  same with RSS instead of PSS",
+        mb(total_rss)
+    );
+    println!(
         "    {:<34} {:>7.2} MB per idle session",
-        "  same plus tini",
-        mb(total + init)
+        "  PSS total plus tini",
+        mb(total + init.0)
     );
     let mut names: Vec<_> = snap.cli_names.iter().collect();
     names.sort();
@@ -893,14 +950,15 @@ async fn memory_phase(bench: &Bench, knobs: &Knobs) -> anyhow::Result<String> {
         delta(containerd_before, containerd_after)
     );
     let result = format!(
-        "RESULT phase=memory sessions={n} total_mb={:.2} serve_mb={:.2} attach_mb={:.2} session_manager_mb={:.2} tini_mb={:.2} cli_pss_mb={:.2} cli_rss_mb={:.2} shim_mb={:.2}",
+        "RESULT phase=memory sessions={n} total_mb={:.2} total_rss_mb={:.2} serve_mb={:.2} attach_mb={:.2} session_manager_mb={:.2} tini_mb={:.2} cli_pss_mb={:.2} cli_rss_mb={:.2} shim_mb={:.2}",
         mb(total),
-        mb(serve),
-        mb(attach),
+        mb(total_rss),
+        mb(serve.0),
+        mb(attach.0),
         mb(sm_per),
-        mb(init),
-        mb(cli),
-        mb(per(Kind::Cli).1),
+        mb(init.0),
+        mb(cli.0),
+        mb(cli.1),
         mb(snap.shims.pss_kb as f64 / nf)
     );
     bench.delete_and_wait(&sessions).await?;
@@ -1013,7 +1071,9 @@ async fn main() -> anyhow::Result<()> {
     let knobs = Knobs::from_env()?;
     let mut settings_for_log = Settings::default();
     settings_for_log.telemetry.log_format = rc_config::LogFormat::Pretty;
-    settings_for_log.telemetry.log_filter = "warn".into();
+    // The agent client warns "closing the agent connection … connection is closed" whenever a
+    // sandbox is stopped under it, i.e. at every delete here; that would bury the report.
+    settings_for_log.telemetry.log_filter = "warn,rc_agent_protocol::client=error".into();
     let _telemetry = rc_telemetry::init(session_manager::SERVICE, &settings_for_log.telemetry)?;
 
     println!("sandbox create → ready benchmark; {}", machine());

@@ -2,7 +2,7 @@
 //! engine with the database at start-up, and runs the reaper and the stats sampler.
 
 use crate::pool::WarmPool;
-use crate::sandbox::{Engine, LABEL_POOL};
+use crate::sandbox::Engine;
 use crate::session::{actor, store, Command};
 use rc_bus::messages::{SessionCommand, SessionManagerMessage, TaskEvent};
 use rc_config::Settings;
@@ -212,17 +212,14 @@ impl Manager {
             }
         };
         for container in containers {
-            let keep = !container.labels.contains_key(LABEL_POOL)
-                && live
-                    .get(&container.name)
-                    .is_some_and(|(_, state, deleted)| {
-                        !deleted && matches!(state, SessionState::Starting | SessionState::Running)
-                    });
+            // The row naming the sandbox decides, not the pool label: a claimed pool
+            // sandbox keeps that label (Docker labels are immutable) for its whole life.
+            let row = live.get(&container.name);
+            let keep = row.is_some_and(|(_, state, deleted)| {
+                !deleted && matches!(state, SessionState::Starting | SessionState::Running)
+            });
             if !keep {
-                let delete_volumes = container.labels.contains_key(LABEL_POOL)
-                    || live
-                        .get(&container.name)
-                        .is_none_or(|(_, _, deleted)| *deleted);
+                let delete_volumes = row.is_none_or(|(_, _, deleted)| *deleted);
                 shared
                     .engine
                     .remove_sandbox(&container.name, delete_volumes)

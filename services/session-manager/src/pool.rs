@@ -1,6 +1,5 @@
 //! The warm pool: sandboxes created and started ahead of time, so a new session skips the
-//! container create and start (environment.md §6: about 60 ms to a ready agent instead of
-//! about 400 ms). A pooled sandbox has no session label (Docker labels are immutable); the
+//! container create and start (bench/sandbox-create.sh measures both paths). A pooled sandbox has no session label (Docker labels are immutable); the
 //! session row's `sandbox_name` is what ties it to its session once claimed.
 
 use crate::sandbox::{Engine, SandboxSpec};
@@ -10,6 +9,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 use uuid::Uuid;
+
+const REFILL_DELAY: std::time::Duration = std::time::Duration::from_millis(750);
 
 /// Limits a pooled sandbox starts with; the claiming session's own limits replace them.
 const POOL_LIMITS: SessionLimits = SessionLimits {
@@ -98,6 +99,12 @@ impl WarmPool {
             }
             tokio::select! {
                 () = self.taken.notified() => {},
+                () = shutdown.wait() => break,
+            }
+            // Let the claiming session finish its start before the engine gets busy with a
+            // replacement (measured: the refill slowed the claim's own engine calls).
+            tokio::select! {
+                () = tokio::time::sleep(REFILL_DELAY) => {},
                 () = shutdown.wait() => break,
             }
             metrics::gauge!("rc_sandbox_pool_ready").set(self.ready_count() as f64);

@@ -15,8 +15,8 @@ use crate::sandbox::{EngineError, SandboxSpec};
 use futures::FutureExt;
 use rc_agent_protocol::{AgentClient, ClaudeEvent, ClaudeRequest, ClaudeSender, Tunnels};
 use rc_domain::sessions::SessionState;
+use rc_events::{Decoder, DecoderConfig, ErrorSource, EventBody, SessionStatus, TaskOutcome};
 use rc_model_proxy::ProxyContext;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -66,6 +66,8 @@ struct Actor {
     task: watch::Sender<Option<Uuid>>,
     running: Option<RunningTask>,
     claude_exits: u32,
+    /// Turns the CLI's output lines into typed events; per Claude process.
+    decoder: Decoder,
 }
 
 /// Runs the actor of `session_id` until the session stops, is deleted, fails or
@@ -99,6 +101,7 @@ pub async fn run(
         task,
         running: None,
         claude_exits: 0,
+        decoder: Decoder::new(DecoderConfig::default()),
     };
     let outcome = actor.drive(&mut commands).await;
     let result = match outcome {
@@ -122,19 +125,38 @@ impl Actor {
         commands: &mut mpsc::UnboundedReceiver<Command>,
     ) -> Result<End, String> {
         self.ensure_sandbox().await?;
-        self.write_managed_settings().await?;
+        let mut settings_written = false;
         loop {
+            // The settings must be in place before Claude starts, which happens only after
+            // the attach: the two run side by side (each is one engine round trip).
+            let ready = async {
+                if settings_written {
+                    self.connect().await
+                } else {
+                    let (written, connected) =
+                        tokio::join!(self.write_managed_settings(), self.connect());
+                    written?;
+                    connected
+                }
+            };
             let (client, tunnels) = tokio::select! {
-                connected = self.connect() => connected?,
+                connected = ready => connected?,
                 () = self.shared.shutdown.wait() => return Ok(End::Detached),
             };
+            settings_written = true;
             if self.row.state != SessionState::Running {
                 store::set_state(&self.shared.db, self.row.id, SessionState::Running, None)
                     .await
                     .map_err(db_error)?;
                 self.row.state = SessionState::Running;
-                self.event("session.state", json!({"state": "running"}), None)
-                    .await?;
+                self.event(
+                    EventBody::SessionStateChanged {
+                        state: SessionStatus::Running,
+                        reason: None,
+                    },
+                    None,
+                )
+                .await?;
             }
             let tunnel_task = tokio::spawn(serve_tunnels(
                 tunnels,
@@ -160,7 +182,7 @@ impl Actor {
                                 .await
                                 .map_err(|e| e.to_string())?;
                             // Its settings tmpfs starts empty again.
-                            self.write_managed_settings().await?;
+                            settings_written = false;
                         }
                         Ok(None) => return Err("the sandbox container disappeared".into()),
                         Err(err) => return Err(err.to_string()),
@@ -339,8 +361,13 @@ impl Actor {
                 if oldest_buffered_seq.is_some_and(|o| o > after_seq + 1)
                     || (oldest_buffered_seq.is_none() && next_seq > after_seq + 1)
                 {
-                    let lost = json!({"message": "the sandbox agent's buffer overflowed; some output was lost", "after_seq": after_seq, "next_seq": next_seq});
-                    self.event("agent.gap", lost, self.running_id()).await?;
+                    let lost = EventBody::OutputLost {
+                        message: "the sandbox agent's buffer overflowed; some output was lost"
+                            .into(),
+                        after_seq: Some(after_seq),
+                        next_seq: Some(next_seq),
+                    };
+                    self.event(lost, self.running_id()).await?;
                 }
                 (running, next_seq)
             }
@@ -478,16 +505,15 @@ impl Actor {
             match event {
                 ClaudeEvent::Output { seq, line } => {
                     last = Some(seq);
-                    let (kind, payload, signal) = claude::classify(&line);
+                    // Control flow from the raw line; what is stored and streamed are the
+                    // typed events (never fewer than one per line).
+                    let signal = claude::classify(&line).2;
                     let task_id = self.running_id();
-                    writer
-                        .append(NewEvent {
-                            kind,
-                            payload,
-                            task_id,
-                        })
-                        .await
-                        .map_err(db_error)?;
+                    for body in self.decoder.decode(&line) {
+                        let mut event = NewEvent::new(&body, task_id).map_err(|e| e.to_string())?;
+                        event.agent_seq = i64::try_from(seq).ok();
+                        writer.append(event).await.map_err(db_error)?;
+                    }
                     match signal {
                         Signal::TurnEnded(result) => {
                             if let Some(cs) = &result.claude_session_id {
@@ -495,12 +521,12 @@ impl Actor {
                                 self.row.claude_session_id = Some(cs.clone());
                             }
                             if let Some(task) = self.running.take() {
-                                let state = if task.cancel_requested {
-                                    "cancelled"
+                                let (state, outcome) = if task.cancel_requested {
+                                    ("cancelled", TaskOutcome::Cancelled)
                                 } else if result.is_error {
-                                    "failed"
+                                    ("failed", TaskOutcome::Failed)
                                 } else {
-                                    "succeeded"
+                                    ("succeeded", TaskOutcome::Succeeded)
                                 };
                                 let error = result.is_error.then(|| {
                                     result
@@ -519,12 +545,15 @@ impl Actor {
                                     })
                                     .await
                                     .map_err(db_error)?;
+                                let finished = EventBody::TaskFinished {
+                                    task_id: task.id,
+                                    state: outcome,
+                                };
                                 writer
-                                    .append(NewEvent {
-                                        kind: "task.finished".into(),
-                                        payload: json!({"task_id": task.id, "state": state}),
-                                        task_id: Some(task.id),
-                                    })
+                                    .append(
+                                        NewEvent::new(&finished, Some(task.id))
+                                            .map_err(|e| e.to_string())?,
+                                    )
                                     .await
                                     .map_err(db_error)?;
                                 metrics::counter!("rc_turns_total", "state" => state).increment(1);
@@ -542,14 +571,15 @@ impl Actor {
                 }
                 ClaudeEvent::Exited { seq, code, signal } => {
                     last = Some(seq);
+                    let exited = EventBody::ClaudeExited { code, signal };
                     writer
-                        .append(NewEvent {
-                            kind: "claude.exited".into(),
-                            payload: json!({"code": code, "signal": signal}),
-                            task_id: self.running_id(),
-                        })
+                        .append(
+                            NewEvent::new(&exited, self.running_id()).map_err(|e| e.to_string())?,
+                        )
                         .await
                         .map_err(db_error)?;
+                    // The next process starts with fresh stream state.
+                    self.decoder = Decoder::new(DecoderConfig::default());
                     if let Some(task) = self.running.take() {
                         let error = format!("the Claude process exited (code {code:?}, signal {signal:?}) during the turn");
                         writer
@@ -561,12 +591,15 @@ impl Actor {
                             })
                             .await
                             .map_err(db_error)?;
+                        let finished = EventBody::TaskFinished {
+                            task_id: task.id,
+                            state: TaskOutcome::Failed,
+                        };
                         writer
-                            .append(NewEvent {
-                                kind: "task.finished".into(),
-                                payload: json!({"task_id": task.id, "state": "failed"}),
-                                task_id: Some(task.id),
-                            })
+                            .append(
+                                NewEvent::new(&finished, Some(task.id))
+                                    .map_err(|e| e.to_string())?,
+                            )
                             .await
                             .map_err(db_error)?;
                     }
@@ -577,12 +610,14 @@ impl Actor {
                 }
                 ClaudeEvent::Error { message } => {
                     tracing::warn!(session_id = %self.row.id, %message, "agent reported an error");
+                    let error = EventBody::Error {
+                        source: ErrorSource::Agent,
+                        message,
+                    };
                     writer
-                        .append(NewEvent {
-                            kind: "agent.error".into(),
-                            payload: json!({"message": message}),
-                            task_id: self.running_id(),
-                        })
+                        .append(
+                            NewEvent::new(&error, self.running_id()).map_err(|e| e.to_string())?,
+                        )
                         .await
                         .map_err(db_error)?;
                 }
@@ -639,8 +674,15 @@ impl Actor {
             verify_delivery: false,
         });
         let _ = self.task.send(Some(id));
-        self.event("task.started", json!({"task_id": id}), Some(id))
-            .await?;
+        let prompt_chars = prompt.chars().count();
+        self.event(
+            EventBody::TaskStarted {
+                task_id: id,
+                prompt_chars,
+            },
+            Some(id),
+        )
+        .await?;
         self.send_line(tx, claude::user_line(&prompt)).await?;
         Ok(true)
     }
@@ -665,21 +707,12 @@ impl Actor {
     }
 
     /// Appends one event of session-manager's own in its own transaction.
-    async fn event(
-        &mut self,
-        kind: &str,
-        payload: serde_json::Value,
-        task_id: Option<Uuid>,
-    ) -> Result<(), String> {
+    async fn event(&mut self, body: EventBody, task_id: Option<Uuid>) -> Result<(), String> {
         let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
             .await
             .map_err(db_error)?;
         writer
-            .append(NewEvent {
-                kind: kind.into(),
-                payload,
-                task_id,
-            })
+            .append(NewEvent::new(&body, task_id).map_err(|e| e.to_string())?)
             .await
             .map_err(db_error)?;
         self.next_seq = writer.commit(None).await.map_err(db_error)?;
@@ -740,9 +773,16 @@ impl Actor {
         } else {
             "stopped"
         };
+        let status = if state == SessionState::Failed {
+            SessionStatus::Failed
+        } else {
+            SessionStatus::Stopped
+        };
         self.event(
-            "session.state",
-            json!({"state": state_name, "reason": reason}),
+            EventBody::SessionStateChanged {
+                state: status,
+                reason: Some(reason.to_owned()),
+            },
             None,
         )
         .await?;

@@ -115,12 +115,28 @@ pub async fn last_seq(db: &PgPool, id: Uuid) -> sqlx::Result<i64> {
     Ok(seq)
 }
 
-/// One event to append.
+/// One event to append: its typed body (rc-events) decides the `kind` column and payload.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub kind: String,
+    pub kind: &'static str,
     pub payload: Value,
     pub task_id: Option<Uuid>,
+    /// The agent sequence number of the CLI line it came from.
+    pub agent_seq: Option<i64>,
+}
+
+impl NewEvent {
+    pub fn new(
+        body: &rc_events::EventBody,
+        task_id: Option<Uuid>,
+    ) -> Result<Self, rc_events::EventError> {
+        Ok(Self {
+            kind: body.kind(),
+            payload: body.to_payload()?,
+            task_id,
+            agent_seq: None,
+        })
+    }
 }
 
 /// How a task ended.
@@ -153,14 +169,15 @@ impl EventWriter {
     pub async fn append(&mut self, event: NewEvent) -> sqlx::Result<i64> {
         let seq = self.next_seq;
         sqlx::query!(
-            "INSERT INTO session_events (org_id, session_id, seq, task_id, kind, payload)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO session_events (org_id, session_id, seq, task_id, kind, payload, agent_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             self.org_id,
             self.session_id,
             seq,
             event.task_id,
             event.kind,
-            event.payload
+            event.payload,
+            event.agent_seq
         )
         .execute(&mut *self.tx)
         .await?;
@@ -243,7 +260,7 @@ pub async fn running_task(db: &PgPool, session_id: Uuid) -> sqlx::Result<Option<
 pub async fn prompt_delivered(db: &PgPool, session_id: Uuid, task_id: Uuid) -> sqlx::Result<bool> {
     let found = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM session_events WHERE session_id = $1 AND task_id = $2
-                          AND kind = 'claude.user' AND payload->>'isReplay' = 'true') AS "found!""#,
+                          AND kind = 'user_message' AND payload->>'is_replay' = 'true') AS "found!""#,
         session_id,
         task_id
     )
