@@ -5,6 +5,7 @@
 # Usage: deploy/prod/gen-secrets.sh [DIR]
 #   DIR defaults to $SECRETS_DIR, else deploy/secrets in this repository.
 #   OIDC_CLIENT_SECRET=... in the environment fills oidc_client_secret (else a placeholder).
+#   ANTHROPIC_API_KEY=... fills anthropic_api_key (else a placeholder).
 #
 # Idempotent: an existing file is never overwritten, so re-running only adds what is missing.
 # To rotate a secret, delete its file AND everything derived from it (for example
@@ -70,6 +71,12 @@ write grafana_admin_password "$(rand 16)"
 write oidc_client_secret "${OIDC_CLIENT_SECRET:-CHANGE_ME}"
 if [ "$(value oidc_client_secret)" = "CHANGE_ME" ]; then
   echo "WARNING: $dir/oidc_client_secret is a placeholder: put the client secret from your identity provider there." >&2
+fi
+
+# The organisation's Anthropic API key (read only by session-manager's model proxy).
+write anthropic_api_key "${ANTHROPIC_API_KEY:-CHANGE_ME}"
+if [ "$(value anthropic_api_key)" = "CHANGE_ME" ]; then
+  echo "WARNING: $dir/anthropic_api_key is a placeholder: put the organisation's Anthropic API key there." >&2
 fi
 
 # TLS certificate and key for TLS_MODE=files (PEM). Empty placeholders otherwise, because

@@ -128,6 +128,11 @@ where
         }
     };
 
+    if let Some(refusal) = egress_through_the_api(&body) {
+        tracing::info!(%refusal, "model request refused: server-side egress");
+        return api_error::response(StatusCode::FORBIDDEN, Kind::PermissionDenied, refusal);
+    }
+
     if endpoint == Endpoint::Messages {
         match upstream.limits.check(ctx.org_id, chrono::Utc::now()).await {
             Ok(None) => {}
@@ -212,6 +217,33 @@ where
 
 /// 502 (504 on timeout) without the error's text: it may name the upstream URL, which may
 /// carry gateway credentials, and it means nothing to the user anyway.
+/// Features that make the model API itself reach the network on the sandbox's behalf, which
+/// would turn a `--network none` sandbox into one with egress: remote MCP servers and the
+/// server-side web fetch tool (a URL of the sandbox's choosing, query string and all). Web
+/// search stays: its queries go to the search provider, not to hosts the sandbox names.
+fn egress_through_the_api(body: &[u8]) -> Option<&'static str> {
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if request
+        .get("mcp_servers")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|servers| !servers.is_empty())
+    {
+        return Some("Remote MCP servers are not available from a Remote Claude sandbox");
+    }
+    let fetches = request
+        .get("tools")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|tools| {
+            tools.iter().any(|tool| {
+                tool.get("type")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|t| t.starts_with("web_fetch"))
+            })
+        });
+    fetches
+        .then_some("The server-side web fetch tool is not available from a Remote Claude sandbox")
+}
+
 fn upstream_failed(err: reqwest::Error) -> Response<ProxyBody> {
     // Debug, for the underlying cause (connection refused, DNS, TLS).
     let err = err.without_url();
@@ -228,5 +260,25 @@ fn upstream_failed(err: reqwest::Error) -> Response<ProxyBody> {
             Kind::Api,
             "The model API is unreachable from the session's host",
         )
+    }
+}
+
+#[cfg(test)]
+mod egress_tests {
+    use super::egress_through_the_api;
+
+    #[test]
+    fn remote_mcp_and_web_fetch_are_refused_web_search_and_client_tools_pass() {
+        let refused = |body: serde_json::Value| egress_through_the_api(body.to_string().as_bytes());
+        assert!(
+            refused(serde_json::json!({"mcp_servers": [{"type": "url", "url": "https://x"}]}))
+                .is_some()
+        );
+        assert!(refused(
+            serde_json::json!({"tools": [{"type": "web_fetch_20250910", "name": "web_fetch"}]})
+        )
+        .is_some());
+        assert!(refused(serde_json::json!({"mcp_servers": [], "tools": [{"type": "web_search_20250305", "name": "web_search"}, {"name": "Bash", "input_schema": {}}]})).is_none());
+        assert!(egress_through_the_api(b"not json").is_none());
     }
 }

@@ -100,6 +100,23 @@ async fn dispatch(agent: Arc<Agent>, mut stream: MuxStream, me: Current, alive: 
         tracing::warn!(%message, "refusing a stream");
         return reject(stream, message).await;
     }
+    // Everything but the control channel needs the controller: a connection that never said
+    // Hello (any process in the sandbox can reach the socket) must not attach to Claude's
+    // output, acknowledge it away, or open terminals and files.
+    let is_controller = || {
+        agent
+            .current
+            .borrow()
+            .as_ref()
+            .is_some_and(|current| current.id == me.id)
+    };
+    if !matches!(open.channel, Channel::Control | Channel::Tunnel { .. }) && !is_controller() {
+        tracing::warn!(
+            id = me.id,
+            "refusing a channel from a connection that is not the controller"
+        );
+        return reject(stream, "say hello on the control channel first".to_owned()).await;
+    }
     match open.channel {
         Channel::Control => control::serve(stream, &agent, &me, alive).await,
         Channel::Claude => claude::channel::serve(stream, agent.claude.clone()).await,

@@ -146,6 +146,7 @@ impl Application {
             ));
         }
         background.spawn(self.manager.clone().run_periodic());
+        background.spawn(self.manager.clone().run_heartbeat());
         background.spawn(
             shared
                 .pool

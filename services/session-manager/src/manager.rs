@@ -33,8 +33,14 @@ pub struct Shared {
 
 pub struct Manager {
     shared: Arc<Shared>,
-    actors: Mutex<HashMap<Uuid, mpsc::UnboundedSender<Command>>>,
+    actors: Mutex<HashMap<Uuid, ActorEntry>>,
     tasks: tokio::sync::Mutex<JoinSet<()>>,
+}
+
+/// A running session actor: its command channel, and a flag that turns true when it ended.
+struct ActorEntry {
+    tx: mpsc::UnboundedSender<Command>,
+    done: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Manager {
@@ -50,27 +56,50 @@ impl Manager {
         &self.shared
     }
 
-    fn actors(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, mpsc::UnboundedSender<Command>>> {
+    fn actors(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, ActorEntry>> {
         self.actors.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts the actor of a session this node owns (once).
+    /// Starts the actor of a session this node owns. One actor per session at a time: if the
+    /// previous one is still finishing (a start right after a stop), the new one waits for it,
+    /// so two actors never share a sandbox or the event sequence.
     async fn spawn(self: &Arc<Self>, session_id: Uuid) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        {
-            let mut actors = self.actors();
-            if actors.get(&session_id).is_some_and(|a| !a.is_closed()) {
-                return;
+        let previous = {
+            let actors = self.actors();
+            match actors.get(&session_id) {
+                // Running and taking commands: nothing to do.
+                Some(entry) if !entry.tx.is_closed() && !*entry.done.borrow() => return,
+                Some(entry) => Some(entry.done.clone()),
+                None => None,
             }
-            actors.insert(session_id, tx);
-        }
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+        self.actors().insert(
+            session_id,
+            ActorEntry {
+                tx: tx.clone(),
+                done: done_rx,
+            },
+        );
         let this = self.clone();
         let mut tasks = self.tasks.lock().await;
         // Forget actors that already ended (a JoinSet keeps finished tasks until joined).
         while tasks.try_join_next().is_some() {}
         tasks.spawn(async move {
+            if let Some(mut previous) = previous {
+                let _ = previous.wait_for(|done| *done).await;
+            }
             actor::run(this.shared.clone(), session_id, rx).await;
-            this.actors().remove(&session_id);
+            let _ = done_tx.send(true);
+            let mut actors = this.actors();
+            // Only our own entry: a newer actor may have registered meanwhile.
+            if actors
+                .get(&session_id)
+                .is_some_and(|e| e.tx.same_channel(&tx))
+            {
+                actors.remove(&session_id);
+            }
         });
         metrics::gauge!("rc_sessions_owned").set(self.actors().len() as f64);
     }
@@ -79,7 +108,7 @@ impl Manager {
     fn send(&self, session_id: Uuid, command: Command) -> bool {
         self.actors()
             .get(&session_id)
-            .is_some_and(|a| a.send(command).is_ok())
+            .is_some_and(|a| a.tx.send(command).is_ok())
     }
 
     /// Handles one bus message. An error requeues it (database or engine briefly away).
@@ -100,11 +129,22 @@ impl Manager {
                 // visible yet, or still `stopped` for a start, is that window: requeue. If the
                 // api's transaction rolled back, the delivery limit dead-letters the message.
                 let row = store::load(db, session_id).await?;
+                tracing::debug!(
+                    %session_id,
+                    state = ?row.as_ref().map(|r| r.state),
+                    owner = ?row.as_ref().map(|r| r.node_id.clone()),
+                    "not claimed"
+                );
+                // (The api's commit can also land between our claim and this read: a row now
+                // `pending` for us is retried too, and the claim then succeeds.)
                 let uncommitted = match (&command, &row) {
                     (_, None) => true,
-                    (SessionCommand::Start { .. }, Some(r)) => {
-                        r.state == SessionState::Stopped && !r.deleted
-                    }
+                    (_, Some(r)) if r.deleted => false,
+                    (_, Some(r)) if r.state == SessionState::Pending => r
+                        .node_id
+                        .as_deref()
+                        .is_none_or(|n| n == self.shared.node_id),
+                    (SessionCommand::Start { .. }, Some(r)) => r.state == SessionState::Stopped,
                     _ => false,
                 };
                 anyhow::ensure!(
@@ -165,7 +205,11 @@ impl Manager {
             return Ok(());
         }
         if let Some(sandbox) = &row.sandbox_name {
-            self.shared.engine.remove_sandbox(sandbox, delete).await?;
+            // Recorded even when the engine is away: a stop must not stay "stopping" (and
+            // block a later start) because of it; the next reconcile removes the leftovers.
+            if let Err(err) = self.shared.engine.remove_sandbox(sandbox, delete).await {
+                tracing::warn!(%session_id, %err, "could not remove the sandbox; recording the end anyway");
+            }
         }
         if matches!(
             row.state,
@@ -220,11 +264,16 @@ impl Manager {
             });
             if !keep {
                 let delete_volumes = row.is_none_or(|(_, _, deleted)| *deleted);
-                shared
+                match shared
                     .engine
                     .remove_sandbox(&container.name, delete_volumes)
-                    .await?;
-                removed += 1;
+                    .await
+                {
+                    Ok(()) => removed += 1,
+                    Err(err) => {
+                        tracing::warn!(sandbox = %container.name, %err, "could not remove a leftover sandbox")
+                    }
+                }
             }
         }
         let mut resumed = 0;
@@ -234,14 +283,20 @@ impl Manager {
                     self.spawn(row.id).await;
                     resumed += 1;
                 }
+                // A start the api accepted while this node was down: its message may still be
+                // queued (then the claim here makes it a no-op) or already dead-lettered.
+                SessionState::Pending if !row.deleted => {
+                    if store::claim(&shared.db, row.id, &shared.node_id).await? {
+                        self.spawn(row.id).await;
+                        resumed += 1;
+                    }
+                }
                 SessionState::Stopped | SessionState::Failed => {}
                 _ => {
-                    self.end_without_actor(
-                        row.id,
-                        if row.deleted { "deleted" } else { "stopped" },
-                        row.deleted,
-                    )
-                    .await?
+                    let reason = if row.deleted { "deleted" } else { "stopped" };
+                    if let Err(err) = self.end_without_actor(row.id, reason, row.deleted).await {
+                        tracing::warn!(session_id = %row.id, %err, "could not finish a stop at start-up");
+                    }
                 }
             }
         }
@@ -279,7 +334,8 @@ impl Manager {
         Ok(())
     }
 
-    /// Samples CPU, memory and network of every running sandbox into `sessions.stats`.
+    /// Samples CPU, memory and network of every running sandbox into `sessions.stats` and the
+    /// session's event stream (`container_stats`).
     pub async fn sample_stats(&self) -> anyhow::Result<()> {
         let running = sqlx::query!(
             "SELECT id, sandbox_name AS \"sandbox_name!\" FROM sessions WHERE node_id = $1 AND state = 'running' AND sandbox_name IS NOT NULL",
@@ -298,6 +354,17 @@ impl Manager {
                     )
                     .execute(&self.shared.db)
                     .await?;
+                    self.send(
+                        row.id,
+                        Command::Stats(rc_events::ContainerStats {
+                            cpu_cores: stats.cpu_cores,
+                            memory_bytes: stats.memory_bytes,
+                            memory_limit_bytes: Some(stats.memory_limit_bytes),
+                            network_rx_bytes: stats.network_rx_bytes,
+                            network_tx_bytes: stats.network_tx_bytes,
+                            pids: stats.pids,
+                        }),
+                    );
                 }
                 Err(err) => tracing::debug!(session_id = %row.id, %err, "no stats sample"),
             }
@@ -340,9 +407,21 @@ impl Manager {
         }
     }
 
-    /// The heartbeat, reaper and stats loops, until shutdown.
-    pub async fn run_periodic(self: Arc<Self>) {
+    /// The heartbeat, in its own loop so slow engine calls elsewhere cannot age it.
+    pub async fn run_heartbeat(self: Arc<Self>) {
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        loop {
+            tokio::select! {
+                () = self.shared.shutdown.wait() => break,
+                _ = heartbeat.tick() => if let Err(err) = self.heartbeat().await {
+                    tracing::warn!(%err, "heartbeat failed");
+                },
+            }
+        }
+    }
+
+    /// The reaper and stats loops, until shutdown.
+    pub async fn run_periodic(self: Arc<Self>) {
         let settings = &self.shared.settings.session_manager;
         let mut reap =
             tokio::time::interval(Duration::from_secs(settings.reap_interval_secs.max(1)));
@@ -351,9 +430,6 @@ impl Manager {
         loop {
             tokio::select! {
                 () = self.shared.shutdown.wait() => break,
-                _ = heartbeat.tick() => if let Err(err) = self.heartbeat().await {
-                    tracing::warn!(%err, "heartbeat failed");
-                },
                 _ = reap.tick() => if let Err(err) = self.reap().await {
                     tracing::warn!(%err, "reaper pass failed");
                 },

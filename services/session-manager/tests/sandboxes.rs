@@ -537,7 +537,16 @@ async fn a_session_runs_a_turn_in_a_hardened_sandbox_and_stop_and_delete_clean_u
                 stats["pids"].as_u64().unwrap_or(0) >= 2,
                 "agent and Claude at least: {stats}"
             );
-            break;
+            let published: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM session_events WHERE session_id = $1 AND kind = 'container_stats'",
+            )
+            .bind(session)
+            .fetch_one(&h.pool)
+            .await
+            .expect("stats events");
+            if published > 0 {
+                break;
+            }
         }
         assert!(tokio::time::Instant::now() < deadline, "no stats sample");
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -120,6 +120,7 @@ pub async fn start(setup: Setup) -> Harness {
         upstream_url: setup.upstream_url.unwrap_or_else(|| fake.base.clone()),
         api_key: setup.api_key.map(Secret::new),
         auth_token: setup.auth_token.map(Secret::new),
+        scripted_model: true,
         request_timeout_secs: 30,
         requests_per_minute: setup.requests_per_minute,
         prices: vec![

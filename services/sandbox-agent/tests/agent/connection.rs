@@ -117,3 +117,28 @@ async fn a_controller_opened_tunnel_is_refused() {
         .expect("a reply");
     assert!(reply.message.contains("tunnels"), "{}", reply.message);
 }
+
+#[tokio::test]
+async fn channels_need_a_hello_first() {
+    // A process inside the sandbox can reach the socket; without saying hello it must not
+    // attach to Claude's output, terminals or files.
+    let agent = TestAgent::spawn().await;
+    let mut attach = agent.spawn_attach();
+    let (mux, _inbound) = mux::spawn(attach_io(&mut attach), Mode::Client);
+    for channel in [Channel::Claude, Channel::Pty, Channel::Files] {
+        let mut stream = mux.open().await.expect("open stream");
+        write_frame(&mut stream, &Open::new(channel.clone()), MAX_FRAME_BYTES)
+            .await
+            .expect("header");
+        let reply: ErrorFrame = timeout(TIMEOUT, read_frame(&mut stream, MAX_FRAME_BYTES))
+            .await
+            .expect("reply in time")
+            .expect("read reply")
+            .expect("a reply");
+        assert!(
+            reply.message.contains("hello"),
+            "{channel:?}: {}",
+            reply.message
+        );
+    }
+}

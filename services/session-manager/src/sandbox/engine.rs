@@ -118,10 +118,12 @@ impl Engine {
     /// except volumes that existed before: they hold a user's workspace.
     pub async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<String, EngineError> {
         let docker = self.docker().await?;
-        let existed = docker
-            .inspect_volume(&spec.workspace_volume())
-            .await
-            .is_ok();
+        // Only a definite "no such volume" counts as absent: after any other answer the
+        // cleanup below must not risk deleting a user's workspace.
+        let existed = match docker.inspect_volume(&spec.workspace_volume()).await {
+            Ok(_) => true,
+            Err(err) => !matches!(EngineError::from(err), EngineError::NotFound(_)),
+        };
         let result = self.try_create(spec).await;
         if result.is_err() {
             if let Err(err) = self.remove_sandbox(&spec.name, !existed).await {

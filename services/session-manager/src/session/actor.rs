@@ -25,10 +25,16 @@ use uuid::Uuid;
 /// What other parts of session-manager ask of a session.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Stop { reason: String },
+    Stop {
+        reason: String,
+    },
     Delete,
     TaskQueued,
-    TaskCancel { task_id: Uuid },
+    TaskCancel {
+        task_id: Uuid,
+    },
+    /// A container stats sample, published as an event (the actor owns the sequence).
+    Stats(rc_events::ContainerStats),
 }
 
 /// Lines written per transaction at most; bounds latency and transaction size.
@@ -77,19 +83,26 @@ pub async fn run(
     session_id: Uuid,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let row = match store::load(&shared.db, session_id).await {
-        Ok(Some(row)) => row,
-        Ok(None) => return,
-        Err(err) => {
-            tracing::error!(%session_id, %err, "cannot load the session");
-            return;
-        }
-    };
-    let next_seq = match store::last_seq(&shared.db, session_id).await {
-        Ok(seq) => seq + 1,
-        Err(err) => {
-            tracing::error!(%session_id, %err, "cannot read the event log");
-            return;
+    // The command that spawned us is already acknowledged: keep trying until the database
+    // answers (or session-manager stops; the reconciler picks the session up next time).
+    let mut pause = Duration::from_millis(200);
+    let (row, next_seq) = loop {
+        let loaded = async {
+            let row = store::load(&shared.db, session_id).await?;
+            let seq = store::last_seq(&shared.db, session_id).await?;
+            Ok::<_, sqlx::Error>(row.map(|r| (r, seq + 1)))
+        };
+        match loaded.await {
+            Ok(Some(found)) => break found,
+            Ok(None) => return,
+            Err(err) => {
+                tracing::warn!(%session_id, %err, ?pause, "cannot load the session, retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {},
+                    () = shared.shutdown.wait() => return,
+                }
+                pause = (pause * 2).min(MAX_RETRY_PAUSE);
+            }
         }
     };
     let (task, _) = watch::channel(None);
@@ -103,14 +116,32 @@ pub async fn run(
         claude_exits: 0,
         decoder: Decoder::new(DecoderConfig::default()),
     };
-    let outcome = actor.drive(&mut commands).await;
+    let mut pause = Duration::from_millis(200);
+    let outcome = loop {
+        match actor.drive(&mut commands).await {
+            Err(Fault::Transient(reason)) => {
+                tracing::warn!(session_id = %actor.row.id, %reason, ?pause, "transient fault, re-attaching");
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {},
+                    () = actor.shared.shutdown.wait() => break Ok(End::Detached),
+                }
+                pause = (pause * 2).min(MAX_RETRY_PAUSE);
+            }
+            other => break other,
+        }
+    };
+    // From here on commands are refused: the manager handles a stop or delete that arrives
+    // during the grace period itself (removal is idempotent), and a start waits for us.
+    commands.close();
     let result = match outcome {
         Ok(End::Detached) => Ok(()),
         Ok(End::Stopped(reason)) => actor.finish(SessionState::Stopped, &reason, false).await,
         Ok(End::Deleted) => actor.finish(SessionState::Stopped, "deleted", true).await,
         Err(reason) => {
             tracing::warn!(session_id = %actor.row.id, %reason, "session failed");
-            actor.finish(SessionState::Failed, &reason, false).await
+            actor
+                .finish(SessionState::Failed, &reason.to_string(), false)
+                .await
         }
     };
     if let Err(err) = result {
@@ -123,7 +154,7 @@ impl Actor {
     async fn drive(
         &mut self,
         commands: &mut mpsc::UnboundedReceiver<Command>,
-    ) -> Result<End, String> {
+    ) -> Result<End, Fault> {
         self.ensure_sandbox().await?;
         let mut settings_written = false;
         loop {
@@ -185,7 +216,7 @@ impl Actor {
                             settings_written = false;
                         }
                         Ok(None) => return Err("the sandbox container disappeared".into()),
-                        Err(err) => return Err(err.to_string()),
+                        Err(err) => return Err(err.to_string().into()),
                     }
                 }
             }
@@ -193,7 +224,7 @@ impl Actor {
     }
 
     /// Creates the sandbox, claims one from the warm pool, or checks the existing one.
-    async fn ensure_sandbox(&mut self) -> Result<(), String> {
+    async fn ensure_sandbox(&mut self) -> Result<(), Fault> {
         if !self.sandbox.is_empty() {
             return match self.shared.engine.is_running(&self.sandbox).await {
                 Ok(Some(true)) => Ok(()),
@@ -202,10 +233,10 @@ impl Actor {
                     .engine
                     .start(&self.sandbox)
                     .await
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| e.to_string().into()),
                 Ok(None) if self.row.state == SessionState::Starting => self.create_sandbox().await,
                 Ok(None) => Err("the sandbox container disappeared".into()),
-                Err(err) => Err(err.to_string()),
+                Err(err) => Err(err.to_string().into()),
             };
         }
         if let Some(pooled) = self.shared.pool.take(&self.row.image) {
@@ -232,7 +263,7 @@ impl Actor {
         self.create_sandbox().await
     }
 
-    async fn create_sandbox(&mut self) -> Result<(), String> {
+    async fn create_sandbox(&mut self) -> Result<(), Fault> {
         if self.sandbox.is_empty() {
             self.sandbox = format!("rc-sbx-{}", Uuid::now_v7().simple());
         }
@@ -269,7 +300,7 @@ impl Actor {
 
     /// Renders the organisation's policy into the sandbox's managed settings, before Claude
     /// starts. Read at every start, so policy changes apply from the next sandbox start.
-    async fn write_managed_settings(&self) -> Result<(), String> {
+    async fn write_managed_settings(&self) -> Result<(), Fault> {
         let mut conn = self.shared.db.acquire().await.map_err(db_error)?;
         let policy = rc_domain::orgs::policy(&mut conn, self.row.org_id)
             .await
@@ -284,11 +315,11 @@ impl Actor {
                 &body,
             )
             .await
-            .map_err(|e| format!("cannot write the organisation's managed settings: {e}"))
+            .map_err(|e| format!("cannot write the organisation's managed settings: {e}").into())
     }
 
     /// Attaches to the agent, retrying while it starts, until the start timeout.
-    async fn connect(&self) -> Result<(AgentClient, Tunnels), String> {
+    async fn connect(&self) -> Result<(AgentClient, Tunnels), Fault> {
         let timeout = Duration::from_secs(self.shared.settings.session_manager.start_timeout_secs);
         let deadline = tokio::time::Instant::now() + timeout;
         let mut pause = Duration::from_millis(20);
@@ -312,16 +343,16 @@ impl Actor {
                     pause = (pause * 2).min(Duration::from_millis(500));
                 }
                 Ok(Err(err)) => {
-                    return Err(format!(
+                    return Err(Fault::Fatal(format!(
                         "the sandbox agent did not answer within {}s: {err}",
                         timeout.as_secs()
-                    ))
+                    )))
                 }
                 Err(_) => {
-                    return Err(format!(
+                    return Err(Fault::Fatal(format!(
                         "the sandbox agent did not answer within {}s",
                         timeout.as_secs()
-                    ))
+                    )))
                 }
             }
         }
@@ -333,7 +364,7 @@ impl Actor {
         &mut self,
         client: &AgentClient,
         commands: &mut mpsc::UnboundedReceiver<Command>,
-    ) -> Result<Option<End>, String> {
+    ) -> Result<Option<End>, Fault> {
         let boot_id = client.hello().boot_id;
         let after_seq = if self.row.agent_boot_id == Some(boot_id) {
             u64::try_from(self.row.agent_seq).unwrap_or(0)
@@ -429,6 +460,7 @@ impl Actor {
                         recheck_until = Some(tokio::time::Instant::now() + RECHECK_FOR);
                     },
                     Some(Command::TaskCancel { task_id }) => self.cancel(&mut tx, task_id).await?,
+                    Some(Command::Stats(stats)) => self.event(EventBody::ContainerStats(stats), self.running_id()).await?,
                 },
                 event = rx.recv() => {
                     let Some(Ok(first)) = event else { return Ok(None) };
@@ -467,7 +499,7 @@ impl Actor {
     /// Once the replay is through: make sure the running task's prompt reached Claude (it is
     /// re-sent if session-manager died between marking the task running and writing it), or
     /// start the next queued task.
-    async fn after_replay(&mut self, tx: &mut ClaudeSender) -> Result<(), String> {
+    async fn after_replay(&mut self, tx: &mut ClaudeSender) -> Result<(), Fault> {
         if let Some(task) = &mut self.running {
             if task.verify_delivery {
                 task.verify_delivery = false;
@@ -493,10 +525,16 @@ impl Actor {
         boot_id: Uuid,
         batch: Vec<ClaudeEvent>,
         tx: &mut ClaudeSender,
-    ) -> Result<Option<u64>, String> {
+    ) -> Result<Option<u64>, Fault> {
         let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
             .await
             .map_err(db_error)?;
+        // Changes to the actor's own state are made on copies and kept only once the
+        // transaction committed: after a failed commit the agent replays the same lines, and
+        // they must find the actor as it was.
+        let mut running = self.running.clone();
+        let mut claude_session = self.row.claude_session_id.clone();
+        let mut claude_exits = self.claude_exits;
         let mut last = None;
         let mut denials = Vec::new();
         let mut turn_ended = false;
@@ -508,7 +546,7 @@ impl Actor {
                     // Control flow from the raw line; what is stored and streamed are the
                     // typed events (never fewer than one per line).
                     let signal = claude::classify(&line).2;
-                    let task_id = self.running_id();
+                    let task_id = running.as_ref().map(|t| t.id);
                     for body in self.decoder.decode(&line) {
                         let mut event = NewEvent::new(&body, task_id).map_err(|e| e.to_string())?;
                         event.agent_seq = i64::try_from(seq).ok();
@@ -518,9 +556,9 @@ impl Actor {
                         Signal::TurnEnded(result) => {
                             if let Some(cs) = &result.claude_session_id {
                                 writer.set_claude_session(cs).await.map_err(db_error)?;
-                                self.row.claude_session_id = Some(cs.clone());
+                                claude_session = Some(cs.clone());
                             }
-                            if let Some(task) = self.running.take() {
+                            if let Some(task) = running.take() {
                                 let (state, outcome) = if task.cancel_requested {
                                     ("cancelled", TaskOutcome::Cancelled)
                                 } else if result.is_error {
@@ -558,7 +596,7 @@ impl Actor {
                                     .map_err(db_error)?;
                                 metrics::counter!("rc_turns_total", "state" => state).increment(1);
                             }
-                            self.claude_exits = 0;
+                            claude_exits = 0;
                             turn_ended = true;
                         }
                         Signal::PermissionRequest {
@@ -574,13 +612,14 @@ impl Actor {
                     let exited = EventBody::ClaudeExited { code, signal };
                     writer
                         .append(
-                            NewEvent::new(&exited, self.running_id()).map_err(|e| e.to_string())?,
+                            NewEvent::new(&exited, running.as_ref().map(|t| t.id))
+                                .map_err(|e| e.to_string())?,
                         )
                         .await
                         .map_err(db_error)?;
                     // The next process starts with fresh stream state.
                     self.decoder = Decoder::new(DecoderConfig::default());
-                    if let Some(task) = self.running.take() {
+                    if let Some(task) = running.take() {
                         let error = format!("the Claude process exited (code {code:?}, signal {signal:?}) during the turn");
                         writer
                             .finish_task(&TaskEnd {
@@ -616,7 +655,8 @@ impl Actor {
                     };
                     writer
                         .append(
-                            NewEvent::new(&error, self.running_id()).map_err(|e| e.to_string())?,
+                            NewEvent::new(&error, running.as_ref().map(|t| t.id))
+                                .map_err(|e| e.to_string())?,
                         )
                         .await
                         .map_err(db_error)?;
@@ -628,6 +668,9 @@ impl Actor {
             .commit(last.map(|s| (boot_id, i64::try_from(s).unwrap_or(i64::MAX))))
             .await
             .map_err(db_error)?;
+        self.running = running;
+        self.row.claude_session_id = claude_session;
+        self.claude_exits = claude_exits;
         if let Some(seq) = last {
             self.row.agent_boot_id = Some(boot_id);
             self.row.agent_seq = i64::try_from(seq).unwrap_or(i64::MAX);
@@ -647,17 +690,18 @@ impl Actor {
             if self.claude_exits > MAX_CLAUDE_RESTARTS {
                 return Err(format!(
                     "the Claude process exited {MAX_CLAUDE_RESTARTS} times in a row"
-                ));
+                )
+                .into());
             }
-            tx.send(claude::start_request(&self.row))
-                .await
-                .map_err(|e| e.to_string())?;
+            if tx.send(claude::start_request(&self.row)).await.is_err() {
+                return Err(Fault::Transient("the agent channel broke".into()));
+            }
         }
         Ok(last)
     }
 
     /// Starts the next queued task unless one runs; true when one was started.
-    async fn start_next_task(&mut self, tx: &mut ClaudeSender) -> Result<bool, String> {
+    async fn start_next_task(&mut self, tx: &mut ClaudeSender) -> Result<bool, Fault> {
         if self.running.is_some() {
             return Ok(false);
         }
@@ -687,7 +731,7 @@ impl Actor {
         Ok(true)
     }
 
-    async fn cancel(&mut self, tx: &mut ClaudeSender, task_id: Uuid) -> Result<(), String> {
+    async fn cancel(&mut self, tx: &mut ClaudeSender, task_id: Uuid) -> Result<(), Fault> {
         let Some(task) = self.running.as_mut().filter(|t| t.id == task_id) else {
             // Queued tasks were cancelled in the database by the api; nothing runs here.
             return Ok(());
@@ -697,7 +741,7 @@ impl Actor {
         self.send_line(tx, line).await
     }
 
-    async fn send_line(&self, tx: &mut ClaudeSender, line: String) -> Result<(), String> {
+    async fn send_line(&self, tx: &mut ClaudeSender, line: String) -> Result<(), Fault> {
         // A broken channel is noticed by the receive side, which re-attaches; the line is
         // then re-sent by `after_replay` if it was a prompt.
         if let Err(err) = tx.send(ClaudeRequest::Input { line }).await {
@@ -707,7 +751,7 @@ impl Actor {
     }
 
     /// Appends one event of session-manager's own in its own transaction.
-    async fn event(&mut self, body: EventBody, task_id: Option<Uuid>) -> Result<(), String> {
+    async fn event(&mut self, body: EventBody, task_id: Option<Uuid>) -> Result<(), Fault> {
         let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
             .await
             .map_err(db_error)?;
@@ -739,16 +783,22 @@ impl Actor {
         state: SessionState,
         reason: &str,
         delete: bool,
-    ) -> Result<(), String> {
-        let db = &self.shared.db;
+    ) -> Result<(), Fault> {
         if state == SessionState::Stopped {
-            store::set_state(db, self.row.id, SessionState::Stopping, Some(reason))
-                .await
-                .map_err(db_error)?;
-        }
-        store::end_open_tasks(db, self.row.id, &format!("session {reason}"))
+            // Visible while the grace period runs; not essential, so a failure is only logged.
+            if let Err(err) = store::set_state(
+                &self.shared.db,
+                self.row.id,
+                SessionState::Stopping,
+                Some(reason),
+            )
             .await
-            .map_err(db_error)?;
+            {
+                tracing::warn!(%err, "could not mark the session stopping");
+            }
+        }
+        // The sandbox goes first: whatever happens to the database afterwards, nothing keeps
+        // running for a session that is over.
         if !self.sandbox.is_empty() {
             let grace = self.shared.settings.session_manager.stop_grace_secs;
             if let Err(err) = self.shared.engine.stop(&self.sandbox, grace).await {
@@ -765,14 +815,36 @@ impl Actor {
                 tracing::warn!(%err, sandbox = %self.sandbox, "could not remove the sandbox");
             }
         }
-        store::set_state(db, self.row.id, state, Some(reason))
-            .await
-            .map_err(db_error)?;
+        // Then the record, retried through a short database outage.
+        let mut pause = Duration::from_millis(200);
+        loop {
+            match self.record_end(state, reason).await {
+                Ok(()) => break,
+                Err(Fault::Transient(err)) if pause < MAX_RETRY_PAUSE => {
+                    tracing::warn!(%err, ?pause, "could not record the session's end, retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(err) => return Err(err),
+            }
+        }
         let state_name = if state == SessionState::Failed {
             "failed"
         } else {
             "stopped"
         };
+        metrics::counter!("rc_sessions_ended_total", "state" => state_name).increment(1);
+        Ok(())
+    }
+
+    async fn record_end(&mut self, state: SessionState, reason: &str) -> Result<(), Fault> {
+        let db = &self.shared.db;
+        store::end_open_tasks(db, self.row.id, &format!("session {reason}"))
+            .await
+            .map_err(db_error)?;
+        store::set_state(db, self.row.id, state, Some(reason))
+            .await
+            .map_err(db_error)?;
         let status = if state == SessionState::Failed {
             SessionStatus::Failed
         } else {
@@ -785,22 +857,30 @@ impl Actor {
             },
             None,
         )
-        .await?;
-        metrics::counter!("rc_sessions_ended_total", "state" => state_name).increment(1);
-        Ok(())
+        .await
     }
 }
 
+/// Model connections one sandbox may have open at once. The CLI uses a handful; the cap keeps
+/// one sandbox from monopolising the proxy (and the database pool its metering uses).
+const MAX_TUNNELS_PER_SESSION: usize = 16;
+
 /// Hands every tunnelled connection from the sandbox to the model proxy.
 async fn serve_tunnels(mut tunnels: Tunnels, shared: Arc<Shared>, ctx: ProxyContext) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_TUNNELS_PER_SESSION));
     while let Some(stream) = tunnels.next().await {
         if stream.target != rc_agent_protocol::TUNNEL_TARGET_MODEL {
             tracing::warn!(target = %stream.target, "refusing a tunnel to an unknown target");
             continue;
         }
+        // Waiting here holds back further connections from this sandbox, nobody else's.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
         let proxy = shared.proxy.clone();
         let ctx = ctx.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             if let Err(err) = proxy.serve(stream, ctx).await {
                 tracing::debug!(%err, "model tunnel ended with an error");
             }
@@ -808,6 +888,38 @@ async fn serve_tunnels(mut tunnels: Tunnels, shared: Arc<Shared>, ctx: ProxyCont
     }
 }
 
-fn db_error(err: sqlx::Error) -> String {
-    format!("database error: {err}")
+/// Why a step failed. A transient fault (the database briefly away) is retried after a pause:
+/// the agent keeps every unacknowledged line, so a later attach replays what was not stored.
+/// Anything else fails the session, with the message as its reason.
+#[derive(Debug)]
+enum Fault {
+    Transient(String),
+    Fatal(String),
 }
+
+impl From<String> for Fault {
+    fn from(message: String) -> Self {
+        Self::Fatal(message)
+    }
+}
+
+impl From<&str> for Fault {
+    fn from(message: &str) -> Self {
+        Self::Fatal(message.to_owned())
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transient(m) | Self::Fatal(m) => f.write_str(m),
+        }
+    }
+}
+
+fn db_error(err: sqlx::Error) -> Fault {
+    Fault::Transient(format!("database error: {err}"))
+}
+
+/// Longest pause between retries after a transient fault.
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);

@@ -293,7 +293,9 @@ pub async fn set_state(
              started_at = CASE WHEN $2 = 'running'::session_state THEN COALESCE(started_at, now()) ELSE started_at END,
              last_activity_at = CASE WHEN $2 = 'running'::session_state THEN now() ELSE last_activity_at END,
              stopped_at = CASE WHEN $2 IN ('stopped'::session_state, 'failed'::session_state) THEN now() ELSE stopped_at END
-         WHERE id = $1",
+         WHERE id = $1
+           -- `running` never overwrites a stop the api recorded meanwhile (its command follows).
+           AND ($2 <> 'running'::session_state OR state IN ('starting', 'running'))",
         id,
         state as SessionState,
         reason
