@@ -1015,3 +1015,57 @@ async fn two_nodes_each_own_their_sessions_and_commands_reach_the_owner() {
     remove_volumes_of(&a.docker, &node_b).await;
     a.finish().await;
 }
+
+#[tokio::test]
+async fn start_up_reconcile_removes_orphans_and_fails_sessions_whose_container_vanished() {
+    let mut h = Harness::new(|_| {}).await;
+    h.start_app().await;
+    let session = h.create_session(limits(3600), "default").await;
+    h.wait_state(session, "running", Duration::from_secs(90))
+        .await;
+    let sandbox = h.sandbox_name(session).await;
+    h.stop_app().await;
+    // While session-manager is away: its session's container vanishes, and a container of
+    // this node that no session names appears (a crash between create and record).
+    h.docker
+        .remove_container(
+            &sandbox,
+            Some(
+                bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+                    .force(true)
+                    .build(),
+            ),
+        )
+        .await
+        .expect("remove the session's container");
+    let engine = session_manager::sandbox::Engine::connect("")
+        .await
+        .expect("engine");
+    let orphan = format!("rc-sbx-orphan-{}", Uuid::new_v4().simple());
+    engine
+        .create_sandbox(&session_manager::sandbox::SandboxSpec {
+            name: orphan.clone(),
+            image: IMAGE.into(),
+            limits: serde_json::from_value(limits(600)).expect("limits"),
+            node_id: h.node(),
+            session: Some((Uuid::now_v7(), h.org_id)),
+            tmp_size_mb: 64,
+        })
+        .await
+        .expect("orphan");
+    assert!(h.container_exists(&orphan).await);
+    h.start_app().await;
+    let reason = h
+        .wait_state(session, "failed", Duration::from_secs(60))
+        .await;
+    assert_eq!(reason.as_deref(), Some("the sandbox container disappeared"));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while h.container_exists(&orphan).await || h.volume_exists(&format!("{orphan}-ws")).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "orphan sandbox not removed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.finish().await;
+}
