@@ -283,36 +283,7 @@ pub async fn create(
     let limits = resolve_limits(&policy, &input.limits.clone().unwrap_or_default())?;
     check_sandbox_capacity(&mut tx).await?;
 
-    // Quotas, counted under a per-org lock so concurrent creates cannot overshoot.
-    sqlx::query!(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7))",
-        granted.org_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    let counts = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE owner_id = $2) AS "mine!", count(*) AS "all!"
-           FROM sessions WHERE org_id = $1 AND deleted_at IS NULL AND state IN ('pending', 'starting', 'running')"#,
-        granted.org_id,
-        granted.user_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if counts.mine >= i64::from(policy.max_sessions_per_user) {
-        return Err(AppError::new(ErrorCode::QuotaExceeded, format!(
-            "you already have {} active sessions, the maximum per user in this organization; stop one first",
-            counts.mine
-        )));
-    }
-    if counts.all >= i64::from(policy.max_sessions_per_org) {
-        return Err(AppError::new(
-            ErrorCode::QuotaExceeded,
-            format!(
-                "the organization has {} active sessions, its maximum; stop one first",
-                counts.all
-            ),
-        ));
-    }
+    check_quota(&mut tx, &policy, granted.org_id, granted.user_id).await?;
 
     let id = Uuid::now_v7();
     let row = sqlx::query_as!(
@@ -419,6 +390,46 @@ async fn fetch_visible(db: &sqlx::PgPool, actor: &rc_auth::Actor, id: Uuid) -> A
         return Err(AppError::not_found("session"));
     }
     row.into_session()
+}
+
+/// The active-session quotas of the owner and the organisation (429 naming which). Counted
+/// under a per-org lock so concurrent creates and starts cannot overshoot.
+async fn check_quota(
+    conn: &mut sqlx::PgConnection,
+    policy: &OrgPolicy,
+    org_id: Uuid,
+    owner_id: Uuid,
+) -> AppResult<()> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7))",
+        org_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    let counts = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE owner_id = $2) AS "mine!", count(*) AS "all!"
+           FROM sessions WHERE org_id = $1 AND deleted_at IS NULL AND state IN ('pending', 'starting', 'running')"#,
+        org_id,
+        owner_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if counts.mine >= i64::from(policy.max_sessions_per_user) {
+        return Err(AppError::new(ErrorCode::QuotaExceeded, format!(
+            "you already have {} active sessions, the maximum per user in this organization; stop one first",
+            counts.mine
+        )));
+    }
+    if counts.all >= i64::from(policy.max_sessions_per_org) {
+        return Err(AppError::new(
+            ErrorCode::QuotaExceeded,
+            format!(
+                "the organization has {} active sessions, its maximum; stop one first",
+                counts.all
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// How long a session-manager heartbeat counts as live (it beats every 5 s).
@@ -535,28 +546,7 @@ pub async fn start(
     let mut tx = domain.db.begin().await?;
     check_sandbox_capacity(&mut tx).await?;
     let policy = orgs::policy(&mut tx, granted.org_id).await?;
-    sqlx::query!(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7))",
-        granted.org_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    let counts = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE owner_id = $2) AS "mine!", count(*) AS "all!"
-           FROM sessions WHERE org_id = $1 AND deleted_at IS NULL AND state IN ('pending', 'starting', 'running')"#,
-        granted.org_id,
-        session.owner_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if counts.mine >= i64::from(policy.max_sessions_per_user)
-        || counts.all >= i64::from(policy.max_sessions_per_org)
-    {
-        return Err(AppError::new(
-            ErrorCode::QuotaExceeded,
-            "starting this session would exceed the active-session quota; stop another first",
-        ));
-    }
+    check_quota(&mut tx, &policy, granted.org_id, session.owner_id).await?;
     let node_id = sqlx::query_scalar!(
         "UPDATE sessions SET state = 'pending', state_reason = NULL, stopped_at = NULL, started_at = NULL, updated_at = now() WHERE id = $1 AND deleted_at IS NULL AND state = 'stopped' RETURNING node_id",
         id
