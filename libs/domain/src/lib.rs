@@ -11,7 +11,9 @@
 //! - every mutation writes its audit row in the same transaction as the change.
 
 pub mod audit;
+pub mod events;
 pub mod invitations;
+pub mod live;
 pub mod login;
 pub mod members;
 pub mod orgs;
@@ -34,11 +36,24 @@ pub struct Domain {
     pub db: PgPool,
     pub bus: Arc<Bus>,
     pub settings: Arc<rc_config::Settings>,
+    /// Live session events (Redis Streams) for this process's followers.
+    pub live: live::LiveHub,
 }
 
 impl Domain {
-    pub fn new(db: PgPool, bus: Arc<Bus>, settings: Arc<rc_config::Settings>) -> Self {
-        Self { db, bus, settings }
+    /// Fails only on a malformed Redis URL; nothing connects yet.
+    pub fn new(
+        db: PgPool,
+        bus: Arc<Bus>,
+        settings: Arc<rc_config::Settings>,
+    ) -> anyhow::Result<Self> {
+        let live = live::LiveHub::new(settings.redis.url.expose(), &settings.redis.key_prefix)?;
+        Ok(Self {
+            db,
+            bus,
+            settings,
+            live,
+        })
     }
 }
 

@@ -256,3 +256,111 @@ pub async fn cancel(
     tx.commit().await?;
     get(domain, &granted.also()?, id).await
 }
+
+/// The new order of a session's waiting tasks: every queued task exactly once, first runs
+/// next.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+pub struct ReorderQueue {
+    pub task_ids: Vec<Uuid>,
+}
+
+/// The session's waiting tasks in the order they will run (the running one is not listed).
+pub async fn queue(
+    domain: &Domain,
+    granted: &Granted<perm::TasksRead>,
+    session_id: Uuid,
+) -> AppResult<Vec<Task>> {
+    sessions::get(domain, &granted.also()?, session_id).await?;
+    let tasks = sqlx::query_as!(
+        Task,
+        r#"SELECT id, session_id, created_by, prompt, state AS "state: TaskState", position, result, error, created_at, started_at, finished_at
+           FROM tasks WHERE session_id = $1 AND org_id = $2 AND state = 'queued'
+           ORDER BY position, created_at"#,
+        session_id,
+        granted.org_id
+    )
+    .fetch_all(&domain.db)
+    .await?;
+    Ok(tasks)
+}
+
+/// Puts the session's waiting tasks in the given order. The list must name every waiting
+/// task once: a queue that changed meanwhile (a task started, was added or cancelled) is a
+/// conflict, so a stale drag-and-drop never drops or resurrects anything.
+pub async fn reorder(
+    domain: &Domain,
+    granted: &Granted<perm::TasksWrite>,
+    session_id: Uuid,
+    input: ReorderQueue,
+) -> AppResult<Vec<Task>> {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = input.task_ids.iter().find(|id| !seen.insert(**id)) {
+        return Err(AppError::validation(
+            "task_ids",
+            format!("task {dup} is listed twice"),
+        ));
+    }
+    sessions::fetch_actionable(&domain.db, granted, session_id).await?;
+    let mut tx = domain.db.begin().await?;
+    // The session row lock orders this against concurrent task creation.
+    let node_id = sqlx::query_scalar!(
+        "SELECT node_id FROM sessions WHERE id = $1 FOR UPDATE",
+        session_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let current = sqlx::query!(
+        "SELECT id, position FROM tasks WHERE session_id = $1 AND state = 'queued'
+         ORDER BY position, created_at FOR UPDATE",
+        session_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let waiting: std::collections::HashSet<Uuid> = current.iter().map(|t| t.id).collect();
+    if let Some(stranger) = input.task_ids.iter().find(|id| !waiting.contains(id)) {
+        return Err(AppError::conflict(format!(
+            "task {stranger} is not waiting in this session's queue (it started, ended or belongs elsewhere); reload the queue"
+        )));
+    }
+    if let Some(missing) = current.iter().find(|t| !seen.contains(&t.id)) {
+        return Err(AppError::conflict(format!(
+            "task {} joined the queue meanwhile and is missing from the new order; reload the queue",
+            missing.id
+        )));
+    }
+    // The waiting tasks keep the positions they hold between them, in the new order, so
+    // the running task and later arrivals keep their place relative to the queue.
+    let positions: Vec<i64> = current.iter().map(|t| t.position).collect();
+    sqlx::query!(
+        "UPDATE tasks SET position = new.position
+         FROM unnest($1::uuid[], $2::bigint[]) AS new(id, position)
+         WHERE tasks.id = new.id",
+        &input.task_ids,
+        &positions
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        granted,
+        Event::new("task.reorder", "session", session_id)
+            .details(serde_json::json!({ "task_ids": input.task_ids })),
+    )
+    .await?;
+    if let Some(&first) = input.task_ids.first() {
+        // "The queue changed": the owning actor re-reads it and announces the new order.
+        domain
+            .bus
+            .publish(&TaskEvent::Queued {
+                task_id: first,
+                session_id,
+                org_id: granted.org_id,
+                node_id,
+            })
+            .await
+            .map_err(bus_unavailable)?;
+    }
+    tx.commit().await?;
+    queue(domain, &granted.also()?, session_id).await
+}

@@ -17,6 +17,8 @@ use utoipa::{Modify, OpenApi};
         routes::tokens::list, routes::tokens::create, routes::tokens::revoke,
         routes::sessions::list, routes::sessions::create, routes::sessions::get, routes::sessions::stop, routes::sessions::start, routes::sessions::delete,
         routes::tasks::list, routes::tasks::create, routes::tasks::get, routes::tasks::cancel,
+        routes::tasks::queue, routes::tasks::reorder,
+        routes::events::history,
         routes::audit::list, routes::audit::export,
         routes::usage::report,
     ),

@@ -23,6 +23,7 @@ pub struct Application {
     server: actix_web::dev::Server,
     bus: Arc<Bus>,
     limiter: Limiter,
+    live: rc_domain::live::LiveHub,
 }
 
 impl Application {
@@ -47,7 +48,7 @@ impl Application {
             .map(|o| Oidc::new(o, &settings.api.public_url).map(Arc::new))
             .transpose()?;
         let state = AppState {
-            domain: Domain::new(db.clone(), bus.clone(), settings.clone()),
+            domain: Domain::new(db.clone(), bus.clone(), settings.clone())?,
             logins: LoginStore::new(
                 redis.clone(),
                 &settings.redis.key_prefix,
@@ -56,6 +57,7 @@ impl Application {
             oidc,
             tokens: Default::default(),
         };
+        let live = state.domain.live.clone();
         let readiness = Readiness::new()
             .postgres(db)
             .redis(redis)
@@ -70,6 +72,7 @@ impl Application {
             server,
             bus,
             limiter,
+            live,
         })
     }
 
@@ -93,6 +96,9 @@ impl Application {
         tokio::select! {
             res = &mut server => res?,
             () = stop => {
+                // Live event feeds end first (clients reconnect elsewhere with after_seq), so
+                // open WebSockets do not hold the graceful stop until its timeout.
+                self.live.close();
                 // Graceful: stop accepting, let in-flight requests finish (bounded by
                 // actix's shutdown timeout), then close the bus after the last publish.
                 // The server future must keep being polled while it processes the stop.

@@ -64,7 +64,7 @@ impl Application {
             let engine = engine.clone();
             Readiness::new()
                 .postgres(db.clone())
-                .redis(redis)
+                .redis(redis.clone())
                 .rabbitmq(bus.clone())
                 .check("docker", move || {
                     let engine = engine.clone();
@@ -96,6 +96,7 @@ impl Application {
             db,
             engine,
             proxy,
+            redis,
             pool,
             settings,
             node_id,

@@ -25,6 +25,8 @@ pub struct Shared {
     pub db: PgPool,
     pub engine: Engine,
     pub proxy: ModelProxy,
+    /// For the live event streams (rc_domain::live).
+    pub redis: deadpool_redis::Pool,
     pub pool: Arc<WarmPool>,
     pub settings: Arc<Settings>,
     pub node_id: String,

@@ -154,6 +154,7 @@ impl Harness {
             self.bus.clone(),
             Arc::new(self.settings.clone()),
         )
+        .expect("domain")
     }
 
     fn granted<P: rc_auth::Permission>(&self) -> rc_auth::Granted<P> {

@@ -85,19 +85,7 @@ pub async fn websocket(
     state: web::Data<AppState>,
     schema: web::Data<ApiSchema>,
 ) -> actix_web::Result<HttpResponse> {
-    if let Some(origin) = req
-        .headers()
-        .get(actix_web::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    {
-        if !crate::auth::extract::origin_allowed(&state, origin) {
-            return Err(AppError::new(
-                rc_errors::ErrorCode::CsrfRejected,
-                format!("WebSocket connections from origin {origin} are not allowed"),
-            )
-            .into());
-        }
-    }
+    crate::auth::extract::check_ws_origin(&req, &state)?;
     let caller = authenticate(&req, &state).await?;
     let org = requested_org(&req)?;
     let mut data = async_graphql::Data::default();

@@ -1,7 +1,8 @@
 use super::GqlCaller;
 use crate::auth::Caller;
 use crate::state::AppState;
-use async_graphql::{Context, EmptySubscription, Guard, Object, Result, Schema};
+use async_graphql::{Context, Guard, Object, Result, Schema, SimpleObject, Subscription};
+use futures::{Stream, StreamExt as _};
 use rc_auth::{authorize, perm, Granted, Permission};
 use rc_domain::audit::{AuditFilter, AuditPage};
 use rc_domain::invitations::{CreateInvitation, CreatedInvitation, Invitation};
@@ -9,7 +10,7 @@ use rc_domain::login::User;
 use rc_domain::members::{ChangeRole, Member};
 use rc_domain::orgs::{CreateOrganization, Organization, UpdateOrganization};
 use rc_domain::sessions::{CreateSession, Session, SessionFilter};
-use rc_domain::tasks::{CreateTask, Task};
+use rc_domain::tasks::{CreateTask, ReorderQueue, Task};
 use rc_domain::tokens::{ApiToken, CreateToken, CreatedToken};
 use rc_domain::usage::{UsageQuery, UsageRow};
 use rc_domain::{Page, PageRequest};
@@ -17,11 +18,11 @@ use rc_errors::AppError;
 use std::marker::PhantomData;
 use uuid::Uuid;
 
-pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Depth and complexity limits keep a single query from fanning out without bound.
 pub fn build_schema() -> ApiSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .limit_depth(12)
         .limit_complexity(1000)
         .finish()
@@ -152,6 +153,34 @@ impl QueryRoot {
     async fn task(&self, ctx: &Context<'_>, id: Uuid) -> Result<Task> {
         let g = granted::<perm::TasksRead>(ctx).await?;
         Ok(rc_domain::tasks::get(&ctx.data::<AppState>()?.domain, &g, id).await?)
+    }
+
+    /// The session's waiting tasks in the order they will run.
+    #[graphql(guard = "Require::<perm::TasksRead>::new()")]
+    async fn queue(&self, ctx: &Context<'_>, session_id: Uuid) -> Result<Vec<Task>> {
+        let g = granted::<perm::TasksRead>(ctx).await?;
+        Ok(rc_domain::tasks::queue(&ctx.data::<AppState>()?.domain, &g, session_id).await?)
+    }
+
+    /// The session's stored events after `afterSeq`, oldest first (limit 1-1000, default 200).
+    #[graphql(guard = "Require::<perm::SessionsRead>::new()")]
+    async fn session_events(
+        &self,
+        ctx: &Context<'_>,
+        session_id: Uuid,
+        #[graphql(default = 0)] after_seq: i64,
+        limit: Option<i64>,
+    ) -> Result<Vec<GqlSessionEvent>> {
+        let g = granted::<perm::SessionsRead>(ctx).await?;
+        let events = rc_domain::events::history(
+            &ctx.data::<AppState>()?.domain,
+            &g,
+            session_id,
+            after_seq,
+            limit,
+        )
+        .await?;
+        Ok(events.into_iter().map(GqlSessionEvent::from).collect())
     }
 
     #[graphql(guard = "Require::<perm::AuditRead>::new()")]
@@ -337,5 +366,70 @@ impl MutationRoot {
     async fn cancel_task(&self, ctx: &Context<'_>, id: Uuid) -> Result<Task> {
         let g = granted::<perm::TasksWrite>(ctx).await?;
         Ok(rc_domain::tasks::cancel(&ctx.data::<AppState>()?.domain, &g, id).await?)
+    }
+
+    /// Reorders the session's waiting tasks; `taskIds` lists every waiting task once.
+    #[graphql(guard = "Require::<perm::TasksWrite>::new()")]
+    async fn reorder_queue(
+        &self,
+        ctx: &Context<'_>,
+        session_id: Uuid,
+        input: ReorderQueue,
+    ) -> Result<Vec<Task>> {
+        let g = granted::<perm::TasksWrite>(ctx).await?;
+        Ok(
+            rc_domain::tasks::reorder(&ctx.data::<AppState>()?.domain, &g, session_id, input)
+                .await?,
+        )
+    }
+}
+
+/// One session event. `event` is the same flat JSON object the REST history and the
+/// WebSocket deliver (`seq`, `task_id`, `at`, `kind` and the kind's fields); the scalar
+/// fields are copied out for filtering and ordering.
+#[derive(SimpleObject)]
+#[graphql(name = "SessionEvent")]
+pub struct GqlSessionEvent {
+    pub seq: i64,
+    pub task_id: Option<Uuid>,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub kind: String,
+    pub event: async_graphql::Json<serde_json::Value>,
+}
+
+impl From<rc_events::SessionEvent> for GqlSessionEvent {
+    fn from(event: rc_events::SessionEvent) -> Self {
+        Self {
+            seq: event.seq,
+            task_id: event.task_id,
+            at: event.at,
+            kind: event.body.kind().to_owned(),
+            event: async_graphql::Json(serde_json::to_value(&event).unwrap_or_default()),
+        }
+    }
+}
+
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// The session's events after `afterSeq`: the stored ones, then live ones as they
+    /// happen — in order, each exactly once. On an error the subscription ends; subscribe
+    /// again with the last `seq` received.
+    #[graphql(guard = "Require::<perm::SessionsRead>::new()")]
+    async fn session_events(
+        &self,
+        ctx: &Context<'_>,
+        session_id: Uuid,
+        #[graphql(default = 0)] after_seq: i64,
+    ) -> Result<impl Stream<Item = Result<GqlSessionEvent>>> {
+        let g = granted::<perm::SessionsRead>(ctx).await?;
+        let events =
+            rc_domain::events::follow(&ctx.data::<AppState>()?.domain, &g, session_id, after_seq)
+                .await?;
+        Ok(events.map(|item| {
+            item.map(GqlSessionEvent::from)
+                .map_err(async_graphql::Error::from)
+        }))
     }
 }

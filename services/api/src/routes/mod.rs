@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod events;
 pub mod frontend;
 pub mod me;
 pub mod members;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tokens::configure)
             .configure(sessions::configure)
             .configure(tasks::configure)
+            .configure(events::configure)
             .configure(audit::configure)
             .configure(usage::configure)
             .service(resource("/openapi.json").get(openapi_json))

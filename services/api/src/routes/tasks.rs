@@ -4,13 +4,14 @@ use crate::auth::Authz;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use rc_auth::perm;
-use rc_domain::tasks::{CreateTask, Task};
+use rc_domain::tasks::{CreateTask, ReorderQueue, Task};
 use rc_domain::Page;
 use rc_errors::{AppResult, ErrorBody};
 use uuid::Uuid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/sessions/{id}/tasks").get(list).post(create))
+        .service(resource("/sessions/{id}/queue").get(queue).put(reorder))
         .service(resource("/tasks/{id}").get(get))
         .service(resource("/tasks/{id}/cancel").post(cancel));
 }
@@ -67,4 +68,31 @@ pub async fn cancel(
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok()
         .json(rc_domain::tasks::cancel(&state.domain, &g, path.into_inner()).await?))
+}
+
+/// The session's waiting tasks in the order they will run (the running task is not listed).
+#[utoipa::path(operation_id = "queue_get", get, path = "/api/v1/sessions/{id}/queue", tag = "tasks", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<Task>), (status = 404, body = ErrorBody)))]
+pub async fn queue(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::TasksRead>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .json(rc_domain::tasks::queue(&state.domain, &g, path.into_inner()).await?))
+}
+
+/// Reorders the waiting tasks: `task_ids` must list every waiting task once (409 when the
+/// queue changed meanwhile: reload and retry).
+#[utoipa::path(operation_id = "queue_reorder", put, path = "/api/v1/sessions/{id}/queue", tag = "tasks", params(("id" = Uuid, Path)), request_body = ReorderQueue,
+    responses((status = 200, body = Vec<Task>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reorder(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::TasksWrite>,
+    path: web::Path<Uuid>,
+    body: web::Json<ReorderQueue>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        rc_domain::tasks::reorder(&state.domain, &g, path.into_inner(), body.into_inner()).await?,
+    ))
 }

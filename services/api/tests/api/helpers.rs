@@ -322,6 +322,26 @@ impl TestApp {
         body
     }
 
+    /// Stops the api gracefully and starts a new process-equivalent on the same backing
+    /// services (database, Redis, broker); `address` changes.
+    pub async fn restart(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().unwrap();
+        }
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("app builds again");
+        self.address = format!("http://127.0.0.1:{}", app.port());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        self.handle = Some(tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        })));
+        self.stop = Some(tx);
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

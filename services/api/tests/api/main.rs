@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod contract;
 mod errors;
+mod events;
 mod graphql;
 mod helpers;
 mod members;

@@ -9,13 +9,16 @@
 //! session-manager re-attaches and receives exactly the lines after the stored position.
 
 use super::claude::{self, Signal};
+use super::live::LivePublisher;
 use super::store::{self, EventWriter, NewEvent, SessionRow, TaskEnd};
 use crate::manager::Shared;
 use crate::sandbox::{EngineError, SandboxSpec};
 use futures::FutureExt;
 use rc_agent_protocol::{AgentClient, ClaudeEvent, ClaudeRequest, ClaudeSender, Tunnels};
 use rc_domain::sessions::SessionState;
-use rc_events::{Decoder, DecoderConfig, ErrorSource, EventBody, SessionStatus, TaskOutcome};
+use rc_events::{
+    Decoder, DecoderConfig, ErrorSource, EventBody, QueuedTask, SessionStatus, TaskOutcome,
+};
 use rc_model_proxy::ProxyContext;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +42,8 @@ pub enum Command {
 
 /// Lines written per transaction at most; bounds latency and transaction size.
 const BATCH: usize = 256;
+/// When a queue change is looked at a second time (see `announce_again`).
+const REANNOUNCE_AFTER: Duration = Duration::from_millis(250);
 /// Safety net for a missed `task.queued` message.
 const QUEUE_POLL: Duration = Duration::from_secs(5);
 /// How long, and how often, an announced task that is not visible yet is looked for.
@@ -74,6 +79,10 @@ struct Actor {
     claude_exits: u32,
     /// Turns the CLI's output lines into typed events; per Claude process.
     decoder: Decoder,
+    /// Committed events go on to the session's live stream.
+    live: LivePublisher,
+    /// The queue as last announced (`queue_changed`), to announce only changes.
+    announced_queue: Option<Vec<Uuid>>,
 }
 
 /// Runs the actor of `session_id` until the session stops, is deleted, fails or
@@ -106,7 +115,13 @@ pub async fn run(
         }
     };
     let (task, _) = watch::channel(None);
+    let live = LivePublisher::spawn(
+        shared.redis.clone(),
+        rc_domain::live::stream_key(&shared.settings.redis.key_prefix, row.id),
+    );
     let mut actor = Actor {
+        live,
+        announced_queue: None,
         shared,
         sandbox: row.sandbox_name.clone().unwrap_or_default(),
         row,
@@ -447,6 +462,9 @@ impl Actor {
         // fails the request instead of losing the task); the row can be invisible for a few
         // milliseconds, so an empty queue is looked at again briefly.
         let mut recheck_until: Option<tokio::time::Instant> = None;
+        // For the same reason a queue change is announced once more shortly after the
+        // message: the first look may predate the api's commit.
+        let mut announce_again: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 () = self.shared.shutdown.wait() => return Ok(Some(End::Detached)),
@@ -455,11 +473,19 @@ impl Actor {
                     None => return Ok(Some(End::Detached)),
                     Some(Command::Stop { reason }) => return Ok(Some(End::Stopped(reason))),
                     Some(Command::Delete) => return Ok(Some(End::Deleted)),
-                    Some(Command::TaskQueued) => if !replaying && claude_running && self.running.is_none()
-                        && !self.start_next_task(&mut tx).await? {
-                        recheck_until = Some(tokio::time::Instant::now() + RECHECK_FOR);
-                    },
-                    Some(Command::TaskCancel { task_id }) => self.cancel(&mut tx, task_id).await?,
+                    Some(Command::TaskQueued) => {
+                        if !replaying && claude_running && self.running.is_none()
+                            && !self.start_next_task(&mut tx).await? {
+                            recheck_until = Some(tokio::time::Instant::now() + RECHECK_FOR);
+                        }
+                        self.announce_queue().await?;
+                        announce_again = Some(tokio::time::Instant::now() + REANNOUNCE_AFTER);
+                    }
+                    Some(Command::TaskCancel { task_id }) => {
+                        self.cancel(&mut tx, task_id).await?;
+                        self.announce_queue().await?;
+                        announce_again = Some(tokio::time::Instant::now() + REANNOUNCE_AFTER);
+                    }
                     Some(Command::Stats(stats)) => self.event(EventBody::ContainerStats(stats), self.running_id()).await?,
                 },
                 event = rx.recv() => {
@@ -489,9 +515,17 @@ impl Actor {
                     let started = self.running.is_some() || self.start_next_task(&mut tx).await?;
                     if started || recheck_until.is_some_and(|until| tokio::time::Instant::now() >= until) {
                         recheck_until = None;
+                        self.announce_queue().await?;
                     }
                 }
-                _ = poll.tick() => if !replaying && claude_running { self.start_next_task(&mut tx).await?; },
+                () = sleep_until_some(announce_again) => {
+                    announce_again = None;
+                    self.announce_queue().await?;
+                }
+                _ = poll.tick() => if !replaying && claude_running {
+                    self.start_next_task(&mut tx).await?;
+                    self.announce_queue().await?;
+                },
             }
         }
     }
@@ -664,10 +698,12 @@ impl Actor {
                 ClaudeEvent::Started { .. } | ClaudeEvent::Attached { .. } => {}
             }
         }
-        self.next_seq = writer
+        let (next_seq, committed) = writer
             .commit(last.map(|s| (boot_id, i64::try_from(s).unwrap_or(i64::MAX))))
             .await
             .map_err(db_error)?;
+        self.next_seq = next_seq;
+        self.live.send(committed);
         self.running = running;
         self.row.claude_session_id = claude_session;
         self.claude_exits = claude_exits;
@@ -728,7 +764,29 @@ impl Actor {
         )
         .await?;
         self.send_line(tx, claude::user_line(&prompt)).await?;
+        self.announce_queue().await?;
         Ok(true)
+    }
+
+    /// Publishes the waiting tasks and their positions when they changed since the last
+    /// announcement (a task queued, cancelled, started or moved).
+    async fn announce_queue(&mut self) -> Result<(), Fault> {
+        let queued = store::queued_tasks(&self.shared.db, self.row.id)
+            .await
+            .map_err(db_error)?;
+        if self.announced_queue.as_ref() == Some(&queued) {
+            return Ok(());
+        }
+        let body = EventBody::QueueChanged {
+            queued: queued
+                .iter()
+                .zip(1u32..)
+                .map(|(&task_id, position)| QueuedTask { task_id, position })
+                .collect(),
+        };
+        self.event(body, self.running_id()).await?;
+        self.announced_queue = Some(queued);
+        Ok(())
     }
 
     async fn cancel(&mut self, tx: &mut ClaudeSender, task_id: Uuid) -> Result<(), Fault> {
@@ -759,7 +817,9 @@ impl Actor {
             .append(NewEvent::new(&body, task_id).map_err(|e| e.to_string())?)
             .await
             .map_err(db_error)?;
-        self.next_seq = writer.commit(None).await.map_err(db_error)?;
+        let (next_seq, committed) = writer.commit(None).await.map_err(db_error)?;
+        self.next_seq = next_seq;
+        self.live.send(committed);
         Ok(())
     }
 
@@ -858,6 +918,14 @@ impl Actor {
             None,
         )
         .await
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing scheduled.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod claude;
+pub mod live;
 pub mod store;
 
 pub use actor::Command;

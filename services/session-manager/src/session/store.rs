@@ -118,6 +118,7 @@ pub async fn last_seq(db: &PgPool, id: Uuid) -> sqlx::Result<i64> {
 /// One event to append: its typed body (rc-events) decides the `kind` column and payload.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
+    pub body: rc_events::EventBody,
     pub kind: &'static str,
     pub payload: Value,
     pub task_id: Option<Uuid>,
@@ -131,6 +132,7 @@ impl NewEvent {
         task_id: Option<Uuid>,
     ) -> Result<Self, rc_events::EventError> {
         Ok(Self {
+            body: body.clone(),
             kind: body.kind(),
             payload: body.to_payload()?,
             task_id,
@@ -154,6 +156,8 @@ pub struct EventWriter {
     org_id: Uuid,
     session_id: Uuid,
     next_seq: i64,
+    /// What this transaction appended, for the live stream once it committed.
+    written: Vec<rc_events::SessionEvent>,
 }
 
 impl EventWriter {
@@ -163,14 +167,15 @@ impl EventWriter {
             org_id: session.org_id,
             session_id: session.id,
             next_seq,
+            written: Vec::new(),
         })
     }
 
     pub async fn append(&mut self, event: NewEvent) -> sqlx::Result<i64> {
         let seq = self.next_seq;
-        sqlx::query!(
+        let at = sqlx::query_scalar!(
             "INSERT INTO session_events (org_id, session_id, seq, task_id, kind, payload, agent_seq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at",
             self.org_id,
             self.session_id,
             seq,
@@ -179,8 +184,14 @@ impl EventWriter {
             event.payload,
             event.agent_seq
         )
-        .execute(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await?;
+        self.written.push(rc_events::SessionEvent::new(
+            seq,
+            event.task_id,
+            at,
+            event.body,
+        ));
         self.next_seq += 1;
         Ok(seq)
     }
@@ -211,8 +222,11 @@ impl EventWriter {
     }
 
     /// Commits, recording the agent's replay position and the activity time. Returns the
-    /// next free sequence number.
-    pub async fn commit(mut self, agent: Option<(Uuid, i64)>) -> sqlx::Result<i64> {
+    /// next free sequence number and the events now committed.
+    pub async fn commit(
+        mut self,
+        agent: Option<(Uuid, i64)>,
+    ) -> sqlx::Result<(i64, Vec<rc_events::SessionEvent>)> {
         if let Some((boot_id, agent_seq)) = agent {
             sqlx::query!(
                 "UPDATE sessions SET agent_boot_id = $2, agent_seq = $3, last_activity_at = now() WHERE id = $1",
@@ -224,7 +238,7 @@ impl EventWriter {
             .await?;
         }
         self.tx.commit().await?;
-        Ok(self.next_seq)
+        Ok((self.next_seq, self.written))
     }
 }
 
@@ -243,6 +257,16 @@ pub async fn start_next_task(
     .fetch_optional(db)
     .await?;
     Ok(row.map(|r| (r.id, r.prompt)))
+}
+
+/// The session's waiting tasks, in the order they will run.
+pub async fn queued_tasks(db: &PgPool, session_id: Uuid) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM tasks WHERE session_id = $1 AND state = 'queued' ORDER BY position, created_at",
+        session_id
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// The task this session is running according to the database (after a restart).

@@ -1,0 +1,150 @@
+//! A session's events: the stored history as JSON, and the live feed over a WebSocket on the
+//! same path (`/api/v1/sessions/{id}/events?after_seq=N`). Both call `rc_domain::events`.
+//!
+//! WebSocket protocol (text frames, JSON):
+//! * server → client `{"type":"event","event":{…}}` for every event after `after_seq`, in
+//!   order, each exactly once; `event` is the flat [`SessionEvent`] of the REST history;
+//! * server → client `{"type":"error","error":{"code":…,"message":…}}`, then the socket
+//!   closes; the client reconnects with the last `seq` it received and loses nothing;
+//! * the server pings every 20 s and closes a connection that stayed silent for 60 s.
+
+use super::resource;
+use crate::auth::extract::check_ws_origin;
+use crate::auth::Authz;
+use crate::state::AppState;
+use actix_web::{guard, web, HttpRequest, HttpResponse};
+use futures::StreamExt as _;
+use rc_auth::perm;
+use rc_errors::{AppError, AppResult, ErrorBody};
+use rc_events::SessionEvent;
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/sessions/{id}/events")
+            .route(
+                web::get()
+                    .guard(guard::Header("upgrade", "websocket"))
+                    .to(live),
+            )
+            .get(history),
+    );
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// Only events with a larger sequence number (default 0: from the start).
+    pub after_seq: Option<i64>,
+    /// At most this many, 1-1000 (default 200).
+    pub limit: Option<i64>,
+}
+
+/// The session's events after `after_seq`, oldest first. Send `Upgrade: websocket` to the same
+/// URL to follow them live instead.
+#[utoipa::path(operation_id = "session_events", get, path = "/api/v1/sessions/{id}/events", tag = "events",
+    params(("id" = Uuid, Path), HistoryParams),
+    responses((status = 200, body = Vec<Object>, description = "SessionEvent objects: seq, task_id, at, kind and the kind's fields"),
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn history(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsRead>,
+    path: web::Path<Uuid>,
+    query: web::Query<HistoryParams>,
+) -> AppResult<HttpResponse> {
+    let events = rc_domain::events::history(
+        &state.domain,
+        &g,
+        path.into_inner(),
+        query.after_seq.unwrap_or(0),
+        query.limit,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(events))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LiveParams {
+    /// Resume after this sequence number (the last one the client received).
+    pub after_seq: Option<i64>,
+}
+
+const PING_EVERY: Duration = Duration::from_secs(20);
+const SILENT_FOR: Duration = Duration::from_secs(60);
+
+/// The live feed: authorises, then streams. Errors before the upgrade are plain HTTP errors
+/// (401, 404, …), so a client can tell "not allowed" from "connection dropped".
+pub async fn live(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsRead>,
+    path: web::Path<Uuid>,
+    query: web::Query<LiveParams>,
+) -> AppResult<HttpResponse> {
+    check_ws_origin(&req, &state)?;
+    let events = rc_domain::events::follow(
+        &state.domain,
+        &g,
+        path.into_inner(),
+        query.after_seq.unwrap_or(0),
+    )
+    .await?;
+    let (response, session, messages) = actix_ws::handle(&req, body)
+        .map_err(|e| AppError::validation("upgrade", format!("not a WebSocket upgrade: {e}")))?;
+    actix_web::rt::spawn(relay(session, messages, Box::pin(events)));
+    Ok(response)
+}
+
+type Events = std::pin::Pin<Box<dyn futures::Stream<Item = AppResult<SessionEvent>> + Send>>;
+
+async fn relay(
+    mut session: actix_ws::Session,
+    mut messages: actix_ws::MessageStream,
+    mut events: Events,
+) {
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut heard = Instant::now();
+    let close = loop {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => {
+                    let frame = serde_json::json!({"type": "event", "event": event}).to_string();
+                    if session.text(frame).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Err(err)) => {
+                    err.log();
+                    let frame = serde_json::json!({"type": "error", "error": {"code": err.code.as_str(), "message": err.message}}).to_string();
+                    let _ = session.text(frame).await;
+                    break Some(actix_ws::CloseReason { code: actix_ws::CloseCode::Error, description: Some("event feed failed; reconnect with after_seq".into()) });
+                }
+                // The api is shutting down.
+                None => break Some(actix_ws::CloseReason { code: actix_ws::CloseCode::Restart, description: Some("server restarting; reconnect with after_seq".into()) }),
+            },
+            message = messages.next() => match message {
+                Some(Ok(actix_ws::Message::Ping(bytes))) => {
+                    heard = Instant::now();
+                    if session.pong(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => break None,
+                // Pongs and anything else the client sends count as signs of life.
+                Some(Ok(_)) => heard = Instant::now(),
+            },
+            _ = ping.tick() => {
+                if heard.elapsed() > SILENT_FOR {
+                    break Some(actix_ws::CloseReason { code: actix_ws::CloseCode::Away, description: Some("no answer to pings".into()) });
+                }
+                if session.ping(b"").await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = session.close(close).await;
+}

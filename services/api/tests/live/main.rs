@@ -1,0 +1,427 @@
+//! Live sessions end to end: the api and session-manager in-process on port 0, real Postgres,
+//! Redis and RabbitMQ, the real Docker engine and sandbox image with the real Claude Code CLI,
+//! talking to the scripted model server (fake-anthropic). Each test drives the public API
+//! (REST + the events WebSocket) exactly as a browser or API client would.
+//!
+//! Needs `scripts/build-sandbox-image.sh` to have run (scripts/test and CI do).
+
+// Tests fail loudly by design: unwrap is the assertion.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+use futures::StreamExt as _;
+use helpers::{spawn_app, TestApp};
+use rc_auth::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+const IMAGE: &str = "local/claude-sandbox:latest";
+/// Generous bounds: a cold sandbox plus a CLI start on a loaded 2-core CI machine.
+const START_BOUND: Duration = Duration::from_secs(90);
+const TURN_BOUND: Duration = Duration::from_secs(90);
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Live {
+    app: TestApp,
+    token: String,
+    node: String,
+    sm_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    sm: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _fake_stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Live {
+    async fn start() -> Self {
+        let app = spawn_app().await;
+        let fake = fake_anthropic::FakeAnthropic::bind(&fake_anthropic::Config {
+            port: 0,
+            ..Default::default()
+        })
+        .unwrap();
+        let upstream = fake.base_url();
+        let (fake_stop, fake_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(fake.run_until_stopped(async move {
+            let _ = fake_rx.await;
+        }));
+        let mut settings = app.settings.clone();
+        settings.session_manager.port = 0;
+        settings.session_manager.node_id =
+            format!("live-{}", &Uuid::new_v4().simple().to_string()[..12]);
+        settings.session_manager.sandbox_image = IMAGE.into();
+        settings.session_manager.start_timeout_secs = 60;
+        settings.session_manager.stop_grace_secs = 1;
+        settings.model_proxy.upstream_url = upstream;
+        settings.model_proxy.api_key = Some(rc_config::Secret::new("sk-ant-test-only"));
+        let node = settings.session_manager.node_id.clone();
+        let sm = session_manager::Application::build(settings)
+            .await
+            .expect("session-manager builds");
+        let (sm_stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let sm = tokio::spawn(sm.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        let org = Uuid::now_v7();
+        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Live', $2)")
+            .bind(org)
+            .bind(format!("live-{}", org.simple()))
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+        let (_, token) = app.user_with_role(org, Role::Owner).await;
+        Self {
+            app,
+            token,
+            node,
+            sm_stop: Some(sm_stop),
+            sm: Some(sm),
+            _fake_stop: fake_stop,
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.app.token_call(&self.token, method, path, body).await
+    }
+
+    /// A running session with `permission_mode`.
+    async fn running_session(&self, permission_mode: &str) -> Uuid {
+        let (status, session) = self
+            .call(
+                Method::POST,
+                "/api/v1/sessions",
+                Some(json!({"name": "live", "permission_mode": permission_mode})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{session}");
+        let id: Uuid = session["id"].as_str().unwrap().parse().unwrap();
+        let deadline = tokio::time::Instant::now() + START_BOUND;
+        loop {
+            let (_, s) = self
+                .call(Method::GET, &format!("/api/v1/sessions/{id}"), None)
+                .await;
+            match s["state"].as_str() {
+                Some("running") => return id,
+                Some("failed") => panic!("session failed: {s}"),
+                _ if tokio::time::Instant::now() > deadline => panic!("not running: {s}"),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    async fn queue(&self, session: Uuid, prompt: &str) -> Uuid {
+        let (status, task) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/sessions/{session}/tasks"),
+                Some(json!({ "prompt": prompt })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{task}");
+        task["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    async fn events(&self, session: Uuid, after_seq: i64) -> Socket {
+        let url = format!(
+            "{}/api/v1/sessions/{session}/events?after_seq={after_seq}",
+            self.app.address.replace("http://", "ws://")
+        );
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token).parse().unwrap(),
+        );
+        tokio_tungstenite::connect_async(request).await.unwrap().0
+    }
+
+    async fn task(&self, id: Uuid) -> Value {
+        self.call(Method::GET, &format!("/api/v1/tasks/{id}"), None)
+            .await
+            .1
+    }
+}
+
+impl Drop for Live {
+    /// Sandboxes of this test's node go, whatever the test's outcome.
+    fn drop(&mut self) {
+        if let Some(stop) = self.sm_stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(sm) = self.sm.take() {
+            sm.abort();
+        }
+        let names = std::process::Command::new("docker")
+            .args(["ps", "-a", "--format", "{{.Names}}", "--filter"])
+            .arg(format!("label=remote-claude.node={}", self.node))
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for name in names.split_whitespace() {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", name])
+                .output();
+            let _ = std::process::Command::new("docker")
+                .args(["volume", "rm", "-f"])
+                .arg(session_manager::sandbox::spec::workspace_volume(name))
+                .arg(session_manager::sandbox::spec::home_volume(name))
+                .output();
+        }
+    }
+}
+
+/// Reads events until `until` says stop (or the bound passes); checks that sequence numbers
+/// are consecutive from `after + 1`.
+async fn collect(
+    socket: &mut Socket,
+    after: i64,
+    mut until: impl FnMut(&Value) -> bool,
+) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut expected = after + 1;
+    let deadline = tokio::time::Instant::now() + TURN_BOUND;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| {
+                let kinds: Vec<&str> = events
+                    .iter()
+                    .filter_map(|e: &Value| e["kind"].as_str())
+                    .collect();
+                panic!("condition not met within {TURN_BOUND:?}; kinds so far: {kinds:?}")
+            })
+            .expect("socket open")
+            .unwrap();
+        let Message::Text(text) = frame else { continue };
+        let frame: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(frame["type"], "event", "{frame}");
+        let event = frame["event"].clone();
+        assert_eq!(event["seq"], expected, "gap-free and in order: {event}");
+        expected += 1;
+        let stop = until(&event);
+        events.push(event);
+        if stop {
+            return events;
+        }
+    }
+}
+
+fn finished(task: Uuid) -> impl FnMut(&Value) -> bool {
+    move |e| e["kind"] == "task_finished" && e["task_id"] == task.to_string()
+}
+
+fn text_of(events: &[Value], task: Uuid) -> String {
+    events
+        .iter()
+        .filter(|e| e["kind"] == "text_delta" && e["task_id"] == task.to_string())
+        .map(|e| e["text"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn text_deltas_stream_in_order_and_match_the_final_text() {
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let task = live.queue(session, "stream please [[slow:25:5]]").await;
+    let events = collect(&mut socket, 0, finished(task)).await;
+    let streamed = text_of(&events, task);
+    let deltas = events.iter().filter(|e| e["kind"] == "text_delta").count();
+    assert!(deltas >= 25, "one event per model delta: {deltas}");
+    let result = live.task(task).await;
+    assert_eq!(result["state"], "succeeded", "{result}");
+    assert_eq!(
+        streamed,
+        result["result"]["text"].as_str().unwrap(),
+        "the deltas add up to the final text"
+    );
+    let completed = events
+        .iter()
+        .find(|e| e["kind"] == "turn_completed")
+        .expect("turn_completed");
+    assert!(completed["duration_ms"].as_u64().is_some(), "{completed}");
+}
+
+#[tokio::test]
+async fn tool_calls_carry_their_parsed_input_and_result() {
+    let live = Live::start().await;
+    // bypassPermissions: the tool runs without an approval (approvals have their own tests).
+    let session = live.running_session("bypassPermissions").await;
+    let mut socket = live.events(session, 0).await;
+    let task = live
+        .queue(session, "[[tool:Bash:echo live-tool-output]]")
+        .await;
+    let events = collect(&mut socket, 0, finished(task)).await;
+    let started = events
+        .iter()
+        .find(|e| e["kind"] == "tool_call_started")
+        .expect("tool_call_started");
+    assert_eq!(started["name"], "Bash");
+    assert_eq!(started["input"]["tool"], "bash");
+    assert_eq!(started["input"]["command"], "echo live-tool-output");
+    let result = events
+        .iter()
+        .find(|e| e["kind"] == "tool_result" && e["tool_use_id"] == started["tool_use_id"])
+        .expect("tool_result for the call");
+    assert_eq!(result["is_error"], false, "{result}");
+    assert!(
+        result.to_string().contains("live-tool-output"),
+        "the command's output is in the result: {result}"
+    );
+    assert_eq!(live.task(task).await["state"], "succeeded");
+}
+
+#[tokio::test]
+async fn queued_tasks_run_in_order_reorder_and_a_cancelled_one_never_runs() {
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    // The first turn streams for a while, so the others wait behind it.
+    let first = live.queue(session, "first [[slow:40:50]]").await;
+    let seen = collect(&mut socket, 0, |e| {
+        e["kind"] == "task_started" && e["task_id"] == first.to_string()
+    })
+    .await;
+    let last = seen.last().unwrap()["seq"].as_i64().unwrap();
+    let second = live.queue(session, "second").await;
+    let third = live.queue(session, "third").await;
+    let fourth = live.queue(session, "fourth").await;
+    let (_, queue) = live
+        .call(
+            Method::GET,
+            &format!("/api/v1/sessions/{session}/queue"),
+            None,
+        )
+        .await;
+    let ids: Vec<&str> = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [second.to_string(), third.to_string(), fourth.to_string()]
+    );
+    // Cancel the second; run the fourth before the third.
+    let (status, cancelled) = live
+        .call(
+            Method::POST,
+            &format!("/api/v1/tasks/{second}/cancel"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["state"], "cancelled");
+    let (status, stale) = live
+        .call(
+            Method::PUT,
+            &format!("/api/v1/sessions/{session}/queue"),
+            Some(json!({"task_ids": [fourth, second, third]})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a cancelled task cannot be ordered: {stale}"
+    );
+    let (status, reordered) = live
+        .call(
+            Method::PUT,
+            &format!("/api/v1/sessions/{session}/queue"),
+            Some(json!({"task_ids": [fourth, third]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reordered}");
+    let events = collect(&mut socket, last, finished(third)).await;
+    let started: Vec<String> = events
+        .iter()
+        .filter(|e| e["kind"] == "task_started")
+        .map(|e| e["task_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        started,
+        [fourth.to_string(), third.to_string()],
+        "after the first: the new order; the cancelled task never started"
+    );
+    // The queue was announced as it changed, with positions.
+    let announced: Vec<Vec<String>> = events
+        .iter()
+        .filter(|e| e["kind"] == "queue_changed")
+        .map(|e| {
+            e["queued"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|q| q["task_id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    assert!(
+        announced.contains(&vec![fourth.to_string(), third.to_string()]),
+        "{announced:?}"
+    );
+    for id in [first, third, fourth] {
+        assert_eq!(live.task(id).await["state"], "succeeded", "{id}");
+    }
+    assert_eq!(live.task(second).await["state"], "cancelled");
+}
+
+#[tokio::test]
+async fn cancelling_a_running_task_interrupts_it_keeps_its_output_and_the_queue_continues() {
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let long = live.queue(session, "long [[slow:400:25]]").await;
+    let next = live.queue(session, "next").await;
+    let before = collect(&mut socket, 0, |e| {
+        e["kind"] == "text_delta" && e["text"].as_str().is_some_and(|t| !t.is_empty())
+    })
+    .await;
+    let last_seq = before.last().unwrap()["seq"].as_i64().unwrap();
+    let (status, _) = live
+        .call(Method::POST, &format!("/api/v1/tasks/{long}/cancel"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let after = collect(&mut socket, last_seq, finished(next)).await;
+    let all: Vec<Value> = before.into_iter().chain(after).collect();
+    let ended = all
+        .iter()
+        .find(|e| e["kind"] == "task_finished" && e["task_id"] == long.to_string())
+        .unwrap();
+    assert_eq!(ended["state"], "cancelled");
+    let partial = text_of(&all, long);
+    assert!(!partial.is_empty(), "the partial output is kept");
+    let long_task = live.task(long).await;
+    assert_eq!(long_task["state"], "cancelled", "{long_task}");
+    let deltas = all
+        .iter()
+        .filter(|e| e["kind"] == "text_delta" && e["task_id"] == long.to_string())
+        .count();
+    assert!(
+        deltas < 400,
+        "interrupted before the end: {deltas} of 400 deltas"
+    );
+    assert_eq!(live.task(next).await["state"], "succeeded");
+    // The history says the same as the live feed.
+    let (_, history) = live
+        .call(
+            Method::GET,
+            &format!("/api/v1/sessions/{session}/events?limit=1000"),
+            None,
+        )
+        .await;
+    let stored: Vec<i64> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    let streamed: Vec<i64> = all.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(stored[..streamed.len()], streamed[..]);
+}
