@@ -5,6 +5,59 @@
  */
 
 export interface paths {
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Undecided requests on every session the caller can see, oldest first. */
+        get: operations["approvals_pending"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["approvals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decides a request: allow, always (session, or organization for admins) or deny with an
+         *     optional message. The first decision wins; later ones get 409.
+         */
+        post: operations["approvals_decide"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-logs": {
         parameters: {
             query?: never;
@@ -482,6 +535,11 @@ export interface components {
             /** Format: uuid */
             org_id: string;
         };
+        /**
+         * @description Where an "Always" rule applies.
+         * @enum {string}
+         */
+        AlwaysScope: "session" | "organization";
         ApiToken: {
             /** Format: date-time */
             created_at: string;
@@ -500,6 +558,32 @@ export interface components {
             /** Format: uuid */
             user_id: string;
         };
+        Approval: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            /** Format: uuid */
+            decided_by?: string | null;
+            /** @description rest, graphql, websocket, link, timeout or cancelled. */
+            decided_via?: string | null;
+            decision?: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description The tool's input exactly as Claude asked for it. */
+            input: Record<string, never>;
+            message?: string | null;
+            /** Format: uuid */
+            session_id: string;
+            state: components["schemas"]["ApprovalState"];
+            /** Format: uuid */
+            task_id?: string | null;
+            tool_name: string;
+        };
+        /** @enum {string} */
+        ApprovalState: "pending" | "allowed" | "denied" | "expired";
         /** @description A recorded action. */
         AuditEntry: {
             /** @description Dotted verb such as `session.create` or `member.role_change`. */
@@ -580,6 +664,17 @@ export interface components {
             secret: string;
             token: components["schemas"]["ApiToken"];
         };
+        Decide: {
+            decision: components["schemas"]["Decision"];
+            /** @description For `deny`: shown to Claude (a default is used when absent). */
+            message?: string | null;
+            scope?: null | components["schemas"]["AlwaysScope"];
+        };
+        /**
+         * @description The answer to a permission request.
+         * @enum {string}
+         */
+        Decision: "allow" | "always" | "deny";
         /**
          * @description JSON shape of every REST error: `{"error": {"code", "message", "field"?}}`. The request id
          *     travels in the `x-request-id` response header.
@@ -927,6 +1022,119 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    approvals_pending: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approvals_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approvals_decide: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Decide"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     audit_list: {
         parameters: {
             query?: {

@@ -4,7 +4,7 @@ use crate::frame::{self, FrameReader, FrameWriter};
 use crate::mux::{self, Mode, MuxCloser, MuxHandle, MuxStream};
 use crate::{
     dead_after, Channel, ClaudeEvent, ClaudeRequest, ControlEvent, ControlRequest, FilesRequest,
-    FilesResponse, HelloAck, Open, ProtocolError, PtyEvent, PtyRequest, HANDSHAKE_TIMEOUT,
+    FilesResponse, HelloAck, Open, ProtocolError, PtyEvent, PtyRequest, Role, HANDSHAKE_TIMEOUT,
     HEARTBEAT_INTERVAL, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
@@ -50,8 +50,40 @@ impl AgentClient {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        Self::connect_as(io, client_name, Role::Controller).await
+    }
+
+    /// Connects with the `files` role (file-service): only [`AgentClient::open_files`] works,
+    /// every path is relative to `root` and confined to it, and the session's controller is
+    /// left alone. Fails if the agent is too old to know roles (it would have taken this
+    /// connection for a controller; the real one reconnects).
+    pub async fn connect_files<IO>(
+        io: IO,
+        client_name: &str,
+        root: &str,
+    ) -> Result<AgentClient, ProtocolError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let role = Role::Files {
+            root: root.to_owned(),
+        };
+        // A files connection never receives tunnels; the receiver is dropped.
+        let (client, _tunnels) = Self::connect_as(io, client_name, role).await?;
+        Ok(client)
+    }
+
+    /// [`AgentClient::connect`] with an explicit [`Role`].
+    pub async fn connect_as<IO>(
+        io: IO,
+        client_name: &str,
+        role: Role,
+    ) -> Result<(AgentClient, Tunnels), ProtocolError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let (mux, inbound) = mux::spawn(io, Mode::Client);
-        let handshake = match timeout(HANDSHAKE_TIMEOUT, handshake(&mux, client_name)).await {
+        let handshake = match timeout(HANDSHAKE_TIMEOUT, handshake(&mux, client_name, role)).await {
             Ok(Ok(done)) => done,
             Ok(Err(err)) => {
                 mux.close();
@@ -125,6 +157,7 @@ type ControlWriter = FrameWriter<WriteHalf<MuxStream>>;
 async fn handshake(
     mux: &MuxHandle,
     client_name: &str,
+    role: Role,
 ) -> Result<(HelloAck, ControlReader, ControlWriter), ProtocolError> {
     let mut stream = mux.open().await?;
     frame::write_frame(&mut stream, &Open::new(Channel::Control), MAX_FRAME_BYTES).await?;
@@ -135,11 +168,20 @@ async fn handshake(
         .send(&ControlRequest::Hello {
             protocol_version: PROTOCOL_VERSION,
             client: client_name.to_owned(),
+            role: role.clone(),
         })
         .await?;
     match reader.recv::<ControlEvent>().await {
-        Some(Ok(ControlEvent::HelloAck(hello))) if hello.protocol_version == PROTOCOL_VERSION => {
+        Some(Ok(ControlEvent::HelloAck(hello)))
+            if hello.protocol_version == PROTOCOL_VERSION && hello.role == role =>
+        {
             Ok((hello, reader, writer))
+        }
+        Some(Ok(ControlEvent::HelloAck(hello))) if hello.protocol_version == PROTOCOL_VERSION => {
+            Err(ProtocolError::Unexpected(format!(
+                "the agent granted the role {:?} instead of {role:?} (agent {} is too old for roles)",
+                hello.role, hello.agent_version
+            )))
         }
         Some(Ok(ControlEvent::HelloAck(hello))) => Err(ProtocolError::VersionMismatch {
             local: PROTOCOL_VERSION,
@@ -422,6 +464,7 @@ mod tests {
                 agent_version: "test".to_owned(),
                 boot_id: uuid::Uuid::new_v4(),
                 pid: 1,
+                role: Role::Controller,
             }))
             .await
             .expect("send hello ack");

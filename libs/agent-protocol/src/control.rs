@@ -13,9 +13,28 @@ pub enum ControlRequest {
         protocol_version: u32,
         /// Free text for the agent's log, e.g. `session-manager/0.1.0 node-a`.
         client: String,
+        /// What this connection is for. Absent (older controllers): [`Role::Controller`].
+        #[serde(default)]
+        role: Role,
     },
     /// Sent every [`crate::HEARTBEAT_INTERVAL`]; the agent answers `Pong` with the same `n`.
     Ping { n: u64 },
+}
+
+/// What a connection may do, declared in its `Hello`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Role {
+    /// The session's controller (session-manager): the newest one to say hello replaces the
+    /// previous one and receives the tunnels; it may open every channel.
+    #[default]
+    Controller,
+    /// file-service: may open only `files` channels, whose paths are relative to `root` and
+    /// never resolve outside it. Never displaces the controller, never receives tunnels.
+    Files {
+        /// Absolute path of the directory every request is confined to, e.g. `/workspace`.
+        root: String,
+    },
 }
 
 /// Agent → controller.
@@ -38,4 +57,8 @@ pub struct HelloAck {
     pub boot_id: Uuid,
     /// Process id of `sandbox-agent serve` inside the container.
     pub pid: u32,
+    /// The role the agent granted (echoes `Hello.role`). An agent older than roles leaves it
+    /// out, which reads as `controller`: a client that asked for another role must give up.
+    #[serde(default)]
+    pub role: Role,
 }

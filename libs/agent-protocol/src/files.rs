@@ -1,7 +1,10 @@
 //! The `files` channel: request/response file operations inside the sandbox, run as the
-//! sandbox user. Paths must be absolute. Requests carry a controller-chosen `request_id` that
-//! the response repeats; the agent answers them in order, so several may be in flight.
-//! Contents move in chunks that fit the 1 MiB frame limit ([`MAX_CHUNK_BYTES`] before base64).
+//! sandbox user. On a controller connection paths must be absolute; on a connection with the
+//! `files` role ([`crate::Role::Files`]) they are relative to its root and never resolve
+//! outside it (no `..`, no absolute paths, symlinks followed only while they stay beneath the
+//! root). Requests carry a controller-chosen `request_id` that the response repeats; the agent
+//! answers them in order, so several may be in flight. Contents move in chunks that fit the
+//! 1 MiB frame limit ([`MAX_CHUNK_BYTES`] before base64).
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +55,36 @@ pub enum FilesRequest {
         path: String,
         recursive: bool,
     },
+    /// Atomically replaces `path` with the already written file `temp` (same directory
+    /// recommended) → `Info` of the result, with its new `etag`. With `if_match`, `path` must
+    /// currently be a regular file with that etag (`precondition_failed` otherwise); with
+    /// `create_only`, `path` must not exist (`already_exists`). The check and the rename are
+    /// serialised against every other `commit` of this agent. `path` keeps its previous
+    /// permission bits. On a failed precondition `temp` is removed.
+    Commit {
+        request_id: u64,
+        temp: String,
+        path: String,
+        #[serde(default)]
+        if_match: Option<String>,
+        #[serde(default)]
+        create_only: bool,
+    },
+    /// The target of a symlink → `Link`.
+    Readlink { request_id: u64, path: String },
+    /// Sets the permission bits (`mode & 0o777`) of `path`, which must not be a symlink →
+    /// `Done`.
+    Chmod {
+        request_id: u64,
+        path: String,
+        mode: u32,
+    },
+    /// Creates a symlink at `path` pointing to `target` (stored as given) → `Done`.
+    Symlink {
+        request_id: u64,
+        path: String,
+        target: String,
+    },
 }
 
 impl FilesRequest {
@@ -63,7 +96,11 @@ impl FilesRequest {
             | FilesRequest::Stat { request_id, .. }
             | FilesRequest::Mkdir { request_id, .. }
             | FilesRequest::Rename { request_id, .. }
-            | FilesRequest::Delete { request_id, .. } => *request_id,
+            | FilesRequest::Delete { request_id, .. }
+            | FilesRequest::Commit { request_id, .. }
+            | FilesRequest::Readlink { request_id, .. }
+            | FilesRequest::Chmod { request_id, .. }
+            | FilesRequest::Symlink { request_id, .. } => *request_id,
         }
     }
 }
@@ -90,6 +127,11 @@ pub enum FilesResponse {
     Done {
         request_id: u64,
     },
+    /// Answer to `Readlink`.
+    Link {
+        request_id: u64,
+        target: String,
+    },
     /// `request_id` is absent when the failure is not about one request (e.g. a bad header).
     Error {
         #[serde(default)]
@@ -110,6 +152,10 @@ pub struct FileInfo {
     pub mode: u32,
     /// Modification time, milliseconds since the Unix epoch.
     pub modified_ms: i64,
+    /// Strong validator of a regular file's content: lowercase hex SHA-256. Set by `stat` and
+    /// `commit` (not by `list`, which would have to read every file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +178,24 @@ pub enum FileErrorKind {
     IsADirectory,
     DirectoryNotEmpty,
     InvalidRequest,
+    /// The path resolves outside the connection's root (through a symlink).
+    OutsideRoot,
+    /// `commit`'s `if_match` no longer holds.
+    PreconditionFailed,
     #[default]
     Other,
+}
+
+impl FilesResponse {
+    /// The request this answers (`None` for a frame about no particular request).
+    pub fn request_id(&self) -> Option<u64> {
+        match self {
+            FilesResponse::Entries { request_id, .. }
+            | FilesResponse::Data { request_id, .. }
+            | FilesResponse::Info { request_id, .. }
+            | FilesResponse::Done { request_id }
+            | FilesResponse::Link { request_id, .. } => Some(*request_id),
+            FilesResponse::Error { request_id, .. } => *request_id,
+        }
+    }
 }

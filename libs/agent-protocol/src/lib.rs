@@ -25,7 +25,7 @@ pub use client::{
     AgentClient, ChannelReceiver, ChannelSender, ClaudeChannel, ClaudeReceiver, ClaudeSender,
     FilesChannel, FramedChannel, PtyChannel, TunnelStream, Tunnels,
 };
-pub use control::{ControlEvent, ControlRequest, HelloAck};
+pub use control::{ControlEvent, ControlRequest, HelloAck, Role};
 pub use error::ProtocolError;
 pub use files::{FileInfo, FileKind, FilesRequest, FilesResponse};
 pub use open::{Channel, ErrorFrame, Open, PROTOCOL_VERSION, TUNNEL_TARGET_MODEL};

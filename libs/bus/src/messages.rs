@@ -87,7 +87,7 @@ impl Message for SessionCommand {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TaskEvent {
-    /// A prompt was queued on a session.
+    /// A prompt was queued on a session, or its queue was reordered ("look at the queue").
     Queued {
         task_id: Uuid,
         session_id: Uuid,
@@ -103,12 +103,22 @@ pub enum TaskEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         node_id: Option<String>,
     },
+    /// Someone decided a permission request; the session's owner delivers it to Claude.
+    ApprovalDecided {
+        approval_id: Uuid,
+        session_id: Uuid,
+        org_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_id: Option<String>,
+    },
 }
 
 impl TaskEvent {
     pub fn session_id(&self) -> Uuid {
         match self {
-            Self::Queued { session_id, .. } | Self::Cancel { session_id, .. } => *session_id,
+            Self::Queued { session_id, .. }
+            | Self::Cancel { session_id, .. }
+            | Self::ApprovalDecided { session_id, .. } => *session_id,
         }
     }
 }
@@ -118,6 +128,9 @@ impl Message for TaskEvent {
         match self {
             Self::Queued { node_id, .. } => routed(node_id.as_ref(), "task.queued"),
             Self::Cancel { node_id, .. } => routed(node_id.as_ref(), "task.cancel"),
+            Self::ApprovalDecided { node_id, .. } => {
+                routed(node_id.as_ref(), "task.approval_decided")
+            }
         }
     }
 }

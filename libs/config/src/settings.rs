@@ -29,6 +29,7 @@ pub struct Settings {
     pub model_proxy: ModelProxySettings,
     pub worker: WorkerSettings,
     pub file_service: FileServiceSettings,
+    pub approvals: ApprovalSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -272,7 +273,45 @@ macro_rules! service_settings {
     )*};
 }
 
-service_settings!(WorkerSettings = 8082, FileServiceSettings = 8083);
+service_settings!(WorkerSettings = 8082);
+
+/// file-service: workspace files (through the sandbox agent), snapshots and artifacts in S3.
+/// Its listener serves the ops endpoints and the internal file API the api forwards to.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileServiceSettings {
+    pub host: String,
+    pub port: u16,
+    /// Bearer token the api presents on the internal file API. The default is a fixed dev
+    /// value; file-service refuses to start with it in the `prod` profile.
+    pub internal_token: Secret,
+    /// Docker Engine endpoint (`unix:///var/run/docker.sock`, `tcp://…`) of the node whose
+    /// sandboxes this instance serves. Empty: `DOCKER_HOST` or the local socket.
+    pub docker_host: String,
+    /// Largest file accepted by an upload or a write (413 beyond).
+    pub max_upload_bytes: u64,
+    /// Largest workspace a snapshot may hold, and a restore may unpack (uncompressed bytes).
+    pub max_snapshot_bytes: u64,
+    /// Longest validity of a presigned artifact URL.
+    pub max_presign_secs: u64,
+}
+
+/// The dev default of `file_service.internal_token`; never accepted in the `prod` profile.
+pub const DEV_FILE_SERVICE_TOKEN: &str = "rc-dev-file-service-token";
+
+impl Default for FileServiceSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8083,
+            internal_token: Secret::new(DEV_FILE_SERVICE_TOKEN),
+            docker_host: String::new(),
+            max_upload_bytes: 512 * 1024 * 1024,
+            max_snapshot_bytes: 4 * 1024 * 1024 * 1024,
+            max_presign_secs: 7 * 24 * 3600,
+        }
+    }
+}
 
 /// session-manager: the sandboxes on one Docker host.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -391,4 +430,37 @@ impl Settings {
     pub fn dev_login_enabled(&self) -> bool {
         self.profile == Profile::Dev && self.auth.dev_login && self.auth.oidc.is_none()
     }
+}
+
+/// Claude's permission requests waiting for a person.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalSettings {
+    /// An undecided request is denied automatically after this long.
+    pub timeout_secs: u64,
+    /// How long a signed approval link (notifications, phones) stays valid.
+    pub link_ttl_secs: u64,
+    /// HMAC keys for signed approval links. The first signs; every listed key verifies, so a
+    /// key is rotated by putting the new one first and removing the old one once
+    /// `link_ttl_secs` have passed. Empty: links are signed with a random per-process key
+    /// (fine for one dev process; links die with it).
+    pub link_keys: Vec<LinkKey>,
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 600,
+            link_ttl_secs: 300,
+            link_keys: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkKey {
+    /// Short name carried in each link, so verification picks the right key.
+    pub id: String,
+    pub secret: Secret,
 }

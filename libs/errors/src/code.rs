@@ -22,6 +22,9 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The request conflicts with the current state (duplicate, already decided, wrong state).
     Conflict,
+    /// A conditional request's precondition (`If-Match`) does not hold: the resource changed
+    /// since the caller read it.
+    PreconditionFailed,
     /// Too many requests from this caller; see `Retry-After`.
     RateLimited,
     /// A configured limit (sessions per user, budget) is reached.
@@ -50,6 +53,7 @@ impl ErrorCode {
         Self::RouteNotFound,
         Self::MethodNotAllowed,
         Self::Conflict,
+        Self::PreconditionFailed,
         Self::RateLimited,
         Self::QuotaExceeded,
         Self::LoginFailed,
@@ -73,6 +77,7 @@ impl ErrorCode {
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
+            Self::PreconditionFailed => "precondition_failed",
             Self::RateLimited => "rate_limited",
             Self::QuotaExceeded => "quota_exceeded",
             Self::LoginFailed => "login_failed",
@@ -94,6 +99,7 @@ impl ErrorCode {
             Self::NotFound | Self::RouteNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
+            Self::PreconditionFailed => 412,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::QuotaExceeded => 429,
@@ -117,6 +123,7 @@ impl ErrorCode {
             Self::RouteNotFound => "no such route",
             Self::MethodNotAllowed => "method not allowed on this route",
             Self::Conflict => "conflict with the current state",
+            Self::PreconditionFailed => "the resource changed since you read it",
             Self::RateLimited => "too many requests",
             Self::QuotaExceeded => "a limit of your organisation is reached",
             Self::LoginFailed => "login failed",

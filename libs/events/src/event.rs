@@ -154,6 +154,10 @@ pub enum EventBody {
         /// back verbatim in an allow-and-remember answer.
         #[serde(default)]
         suggestions: Vec<Value>,
+        /// The platform's approval record for this request (set by session-manager when it
+        /// stores the event; decide it with the approvals API).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval_id: Option<Uuid>,
     },
     /// The CLI withdrew a pending permission request (`control_cancel_request`, e.g. after an
     /// interrupt).

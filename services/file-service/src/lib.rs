@@ -1,16 +1,46 @@
-//! file-service: workspace files and S3 artifacts. This foundation version boots, connects to
-//! Postgres and the S3-compatible store, and serves health, readiness and metrics; the file API
-//! arrives with the live-sessions milestone (see README "Status").
+//! file-service: workspace files, snapshots and artifacts. One listener serves the ops
+//! endpoints (`/healthz`, `/readyz`, `/metrics`) and the internal file API that the api
+//! forwards to (docs/files.md). Files are reached through each sandbox's agent, never through
+//! host paths (`sandboxes`).
 
+pub mod artifacts;
+pub mod caller;
+pub mod changes;
+pub mod files;
+pub mod routes;
+pub mod sandboxes;
+pub mod sessions;
+pub mod snapshots;
+mod store;
+mod upload;
+mod zip;
+
+use actix_web::{web, App, HttpServer};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use rc_config::{S3Settings, Settings};
-use rc_runtime::ops::{OpsServer, Readiness};
+use changes::{ChangeSink, LogChanges};
+use rc_config::{FileServiceSettings, Profile, S3Settings, Settings, DEV_FILE_SERVICE_TOKEN};
+use rc_errors::AppError;
+use rc_runtime::ops::Readiness;
+use sandboxes::Sandboxes;
+use sqlx::PgPool;
 use std::future::Future;
+use std::sync::Arc;
 
 pub const SERVICE: &str = "file-service";
 
+/// What every handler needs.
+pub struct AppState {
+    pub settings: FileServiceSettings,
+    pub db: PgPool,
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub sandboxes: Sandboxes,
+    pub changes: Arc<dyn ChangeSink>,
+}
+
 pub struct Application {
-    ops: OpsServer,
+    port: u16,
+    server: actix_web::dev::Server,
 }
 
 /// An S3 client for any S3-compatible server (MinIO, s3s-fs, AWS) from static credentials;
@@ -54,8 +84,35 @@ fn describe(err: &dyn std::error::Error) -> String {
     format!("{}", aws_sdk_s3::error::DisplayErrorContext(err))
 }
 
+/// The production profile must not run with the well-known dev token: anyone who read the
+/// source could then act on every workspace.
+pub fn check_settings(settings: &Settings) -> anyhow::Result<()> {
+    let token = &settings.file_service.internal_token;
+    if settings.profile == Profile::Prod
+        && (token.expose() == DEV_FILE_SERVICE_TOKEN || token.expose().len() < 32)
+    {
+        anyhow::bail!(
+            "file_service.internal_token: set a random token of at least 32 characters \
+             (RC_FILE_SERVICE__INTERNAL_TOKEN or _FILE) for the prod profile"
+        );
+    }
+    if token.is_empty() {
+        anyhow::bail!("file_service.internal_token: must not be empty");
+    }
+    Ok(())
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Arc::new(LogChanges)).await
+    }
+
+    /// [`Application::build`] with the sink that hears of every file change.
+    pub async fn build_with(
+        settings: Settings,
+        changes: Arc<dyn ChangeSink>,
+    ) -> anyhow::Result<Self> {
+        check_settings(&settings)?;
         let db = rc_db::pool(&settings.database)?;
         let s3 = s3_client(&settings.s3);
         let bucket = settings.s3.bucket.clone();
@@ -63,26 +120,76 @@ impl Application {
         if let Err(err) = ensure_bucket(&s3, &bucket).await {
             tracing::warn!(%bucket, %err, "S3 bucket not available yet");
         }
-        let readiness = Readiness::new().postgres(db).check("s3", move || {
+        let sandboxes = Sandboxes::new(&settings.file_service.docker_host);
+        let readiness = {
             let (s3, bucket) = (s3.clone(), bucket.clone());
-            async move { ensure_bucket(&s3, &bucket).await }
+            Readiness::new().postgres(db.clone()).check("s3", move || {
+                let (s3, bucket) = (s3.clone(), bucket.clone());
+                async move { ensure_bucket(&s3, &bucket).await }
+            })
+        };
+        let state = web::Data::new(AppState {
+            settings: settings.file_service.clone(),
+            db,
+            s3,
+            bucket,
+            sandboxes,
+            changes,
         });
-        let ops = OpsServer::bind(
-            SERVICE,
-            &settings.file_service.host,
+        let readiness = web::Data::new(readiness);
+        let metrics = web::Data::new(rc_telemetry::prometheus_handle());
+        let listener = std::net::TcpListener::bind((
+            settings.file_service.host.as_str(),
             settings.file_service.port,
-            readiness,
-        )?;
-        Ok(Self { ops })
+        ))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(actix_web::middleware::from_fn(|req, next| {
+                    rc_runtime::http_metrics::record(SERVICE, req, next)
+                }))
+                .app_data(state.clone())
+                .app_data(readiness.clone())
+                .app_data(metrics.clone())
+                // Bad JSON and query strings answer in the error catalogue's shape too.
+                .app_data(web::JsonConfig::default().error_handler(|err, _| {
+                    AppError::new(rc_errors::ErrorCode::MalformedBody, err.to_string()).into()
+                }))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    AppError::new(rc_errors::ErrorCode::InvalidQuery, err.to_string()).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    AppError::new(rc_errors::ErrorCode::InvalidPath, err.to_string()).into()
+                }))
+                .configure(rc_runtime::ops::configure)
+                .configure(routes::configure)
+                .configure(snapshots::configure)
+                .configure(artifacts::configure)
+        })
+        // Signals are handled by main, which drains work first.
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
     }
 
     pub fn port(&self) -> u16 {
-        self.ops.port()
+        self.port
     }
 
     pub async fn run_until_stopped(self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
-        tracing::info!(port = self.port(), "{SERVICE} listening");
-        self.ops.run_until(stop).await?;
+        tracing::info!(port = self.port, "{SERVICE} listening");
+        let handle = self.server.handle();
+        let server = self.server;
+        tokio::pin!(server);
+        tokio::select! {
+            res = &mut server => res?,
+            () = stop => {
+                // The server future must keep being polled while it processes the stop.
+                let ((), res) = tokio::join!(handle.stop(true), &mut server);
+                res?;
+            }
+        }
         tracing::info!("{SERVICE} stopped");
         Ok(())
     }

@@ -1,6 +1,9 @@
 //! One connection to the socket: a yamux session whose inbound streams are dispatched by
-//! their `Open` header. The newest connection that said Hello is the controller.
+//! their `Open` header. The newest connection that said Hello (as controller) is the
+//! controller; a connection that said Hello with the `files` role may open `files` channels
+//! confined to its root, and nothing else.
 
+use crate::files::Scope;
 use crate::serve::{Agent, Current};
 use crate::{claude, control, files, pty};
 use rc_agent_protocol::frame::{read_frame, write_frame};
@@ -8,7 +11,7 @@ use rc_agent_protocol::mux::{self, Mode, MuxCloser, MuxStream};
 use rc_agent_protocol::{
     dead_after, Channel, ErrorFrame, Open, HANDSHAKE_TIMEOUT, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::UnixStream;
 use tokio::sync::watch;
@@ -21,8 +24,15 @@ pub(crate) fn start(agent: Arc<Agent>, id: u64, stream: UnixStream) {
         let closer = me.mux.closer();
         let (alive, alive_rx) = watch::channel(());
         let watchdog = tokio::spawn(watchdog(alive_rx, closer.clone()));
+        let files_role = FilesRole::default();
         while let Some(stream) = inbound.recv().await {
-            tokio::spawn(dispatch(agent.clone(), stream, me.clone(), alive.clone()));
+            tokio::spawn(dispatch(
+                agent.clone(),
+                stream,
+                me.clone(),
+                alive.clone(),
+                files_role.clone(),
+            ));
         }
         closer.closed().await;
         watchdog.abort();
@@ -37,6 +47,10 @@ pub(crate) fn start(agent: Arc<Agent>, id: u64, stream: UnixStream) {
         tracing::info!(id, "connection ended");
     });
 }
+
+/// Set once by a Hello with the `files` role: the confined scope of this connection's files
+/// channels. A connection never loses it, and never gains another root.
+pub(crate) type FilesRole = Arc<OnceLock<(String, Scope)>>;
 
 /// Called on a successful Hello: only then does a connection count as the controller, so a
 /// stray connection to the socket (a readiness probe, a curious process in the sandbox)
@@ -74,7 +88,13 @@ async fn watchdog(mut alive: watch::Receiver<()>, closer: MuxCloser) {
     }
 }
 
-async fn dispatch(agent: Arc<Agent>, mut stream: MuxStream, me: Current, alive: watch::Sender<()>) {
+async fn dispatch(
+    agent: Arc<Agent>,
+    mut stream: MuxStream,
+    me: Current,
+    alive: watch::Sender<()>,
+    files_role: FilesRole,
+) {
     let open = match tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
         read_frame::<_, Open>(&mut stream, MAX_FRAME_BYTES),
@@ -110,6 +130,29 @@ async fn dispatch(agent: Arc<Agent>, mut stream: MuxStream, me: Current, alive: 
             .as_ref()
             .is_some_and(|current| current.id == me.id)
     };
+    // A files connection (file-service) gets its confined files channel and nothing else —
+    // even if it also said hello as controller, its files channels stay confined.
+    if let Some((_, scope)) = files_role.get() {
+        return match open.channel {
+            Channel::Control => control::serve(stream, &agent, &me, alive, &files_role).await,
+            Channel::Files => files::serve(stream, scope.clone()).await,
+            other => {
+                tracing::warn!(
+                    id = me.id,
+                    channel = other.name(),
+                    "refusing a channel from a files connection"
+                );
+                reject(
+                    stream,
+                    format!(
+                        "a files connection may open only the files channel, not {}",
+                        other.name()
+                    ),
+                )
+                .await;
+            }
+        };
+    }
     if !matches!(open.channel, Channel::Control | Channel::Tunnel { .. }) && !is_controller() {
         tracing::warn!(
             id = me.id,
@@ -118,7 +161,7 @@ async fn dispatch(agent: Arc<Agent>, mut stream: MuxStream, me: Current, alive: 
         return reject(stream, "say hello on the control channel first".to_owned()).await;
     }
     match open.channel {
-        Channel::Control => control::serve(stream, &agent, &me, alive).await,
+        Channel::Control => control::serve(stream, &agent, &me, alive, &files_role).await,
         Channel::Claude => claude::channel::serve(stream, agent.claude.clone()).await,
         Channel::Tunnel { .. } => {
             reject(
@@ -128,7 +171,7 @@ async fn dispatch(agent: Arc<Agent>, mut stream: MuxStream, me: Current, alive: 
             .await;
         }
         Channel::Pty => pty::channel::serve(stream, agent.terminals.clone()).await,
-        Channel::Files => files::serve(stream).await,
+        Channel::Files => files::serve(stream, Scope::Anywhere).await,
     }
 }
 

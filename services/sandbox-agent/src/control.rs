@@ -1,22 +1,25 @@
 //! The `control` channel, agent side: answers Hello and heartbeats.
 
-use crate::connection::promote;
+use crate::connection::{promote, FilesRole};
+use crate::files::Scope;
 use crate::serve::{Agent, Current};
 use rc_agent_protocol::frame::{FrameReader, FrameWriter};
 use rc_agent_protocol::mux::MuxStream;
 use rc_agent_protocol::{
-    ControlEvent, ControlRequest, HelloAck, ProtocolError, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+    ControlEvent, ControlRequest, HelloAck, ProtocolError, Role, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use tokio::sync::watch;
 
 /// Every message counts as a sign of life for the connection's watchdog. A successful Hello
-/// makes this connection the controller. When the channel ends, the connection goes with
-/// it: a controller without a control channel is gone.
+/// makes this connection the controller — or, with the `files` role, a files connection that
+/// displaces nobody. When the channel ends, the connection goes with it: a controller
+/// without a control channel is gone.
 pub(crate) async fn serve(
     stream: MuxStream,
     agent: &Agent,
     me: &Current,
     alive: watch::Sender<()>,
+    files_role: &FilesRole,
 ) {
     let (read, write) = tokio::io::split(stream);
     let mut reader = FrameReader::new(read, MAX_FRAME_BYTES);
@@ -27,6 +30,7 @@ pub(crate) async fn serve(
             Ok(ControlRequest::Hello {
                 protocol_version,
                 client,
+                role,
             }) => {
                 if protocol_version != PROTOCOL_VERSION {
                     let message = format!(
@@ -36,14 +40,26 @@ pub(crate) async fn serve(
                     let _ = writer.send(&ControlEvent::Error { message }).await;
                     break;
                 }
-                tracing::info!(%client, id = me.id, "controller said hello");
-                promote(agent, me);
-                ControlEvent::HelloAck(HelloAck {
-                    protocol_version: PROTOCOL_VERSION,
-                    agent_version: env!("CARGO_PKG_VERSION").to_owned(),
-                    boot_id: agent.boot_id,
-                    pid: std::process::id(),
-                })
+                match accept_role(&role, files_role) {
+                    Ok(()) => {
+                        tracing::info!(%client, id = me.id, ?role, "hello");
+                        if role == Role::Controller && files_role.get().is_none() {
+                            promote(agent, me);
+                        }
+                        ControlEvent::HelloAck(HelloAck {
+                            protocol_version: PROTOCOL_VERSION,
+                            agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+                            boot_id: agent.boot_id,
+                            pid: std::process::id(),
+                            role,
+                        })
+                    }
+                    Err(message) => {
+                        tracing::warn!(%client, id = me.id, %message, "refusing a hello");
+                        let _ = writer.send(&ControlEvent::Error { message }).await;
+                        break;
+                    }
+                }
             }
             Ok(ControlRequest::Ping { n }) => ControlEvent::Pong { n },
             Err(ProtocolError::Json(err)) => ControlEvent::Error {
@@ -60,4 +76,23 @@ pub(crate) async fn serve(
     }
     let _ = writer.close().await;
     me.mux.close();
+}
+
+/// A files role fixes the connection's root once; a controller hello on a files connection
+/// (or another root) is refused, so a connection cannot widen what it was granted.
+fn accept_role(role: &Role, files_role: &FilesRole) -> Result<(), String> {
+    match (role, files_role.get()) {
+        (Role::Files { root }, None) => {
+            let scope = Scope::beneath(root)?;
+            let granted = files_role.get_or_init(|| (root.clone(), scope));
+            if granted.0 == *root {
+                Ok(())
+            } else {
+                Err("this connection already has another files root".to_owned())
+            }
+        }
+        (Role::Files { root }, Some((granted, _))) if granted == root => Ok(()),
+        (_, Some(_)) => Err("this connection already said hello with the files role".to_owned()),
+        (Role::Controller, None) => Ok(()),
+    }
 }

@@ -182,6 +182,14 @@ impl Manager {
             }) => {
                 self.send(session_id, Command::TaskCancel { task_id });
             }
+            SessionManagerMessage::Task(TaskEvent::ApprovalDecided {
+                session_id,
+                approval_id,
+                ..
+            }) => {
+                // Not ours: the owner's actor delivers it when it re-attaches.
+                self.send(session_id, Command::ApprovalDecided { approval_id });
+            }
         }
         Ok(())
     }

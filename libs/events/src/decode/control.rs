@@ -29,6 +29,7 @@ pub(super) fn request(line: &Value) -> Vec<EventBody> {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default(),
+        approval_id: None,
     }]
 }
 

@@ -4,6 +4,7 @@ use crate::state::AppState;
 use async_graphql::{Context, Guard, Object, Result, Schema, SimpleObject, Subscription};
 use futures::{Stream, StreamExt as _};
 use rc_auth::{authorize, perm, Granted, Permission};
+use rc_domain::approvals::{Approval, Decide};
 use rc_domain::audit::{AuditFilter, AuditPage};
 use rc_domain::invitations::{CreateInvitation, CreatedInvitation, Invitation};
 use rc_domain::login::User;
@@ -153,6 +154,19 @@ impl QueryRoot {
     async fn task(&self, ctx: &Context<'_>, id: Uuid) -> Result<Task> {
         let g = granted::<perm::TasksRead>(ctx).await?;
         Ok(rc_domain::tasks::get(&ctx.data::<AppState>()?.domain, &g, id).await?)
+    }
+
+    /// Undecided permission requests on every session the caller can see.
+    #[graphql(guard = "Require::<perm::SessionsRead>::new()")]
+    async fn pending_approvals(&self, ctx: &Context<'_>) -> Result<Vec<Approval>> {
+        let g = granted::<perm::SessionsRead>(ctx).await?;
+        Ok(rc_domain::approvals::pending(&ctx.data::<AppState>()?.domain, &g).await?)
+    }
+
+    #[graphql(guard = "Require::<perm::SessionsRead>::new()")]
+    async fn approval(&self, ctx: &Context<'_>, id: Uuid) -> Result<Approval> {
+        let g = granted::<perm::SessionsRead>(ctx).await?;
+        Ok(rc_domain::approvals::get(&ctx.data::<AppState>()?.domain, &g, id).await?)
     }
 
     /// The session's waiting tasks in the order they will run.
@@ -366,6 +380,25 @@ impl MutationRoot {
     async fn cancel_task(&self, ctx: &Context<'_>, id: Uuid) -> Result<Task> {
         let g = granted::<perm::TasksWrite>(ctx).await?;
         Ok(rc_domain::tasks::cancel(&ctx.data::<AppState>()?.domain, &g, id).await?)
+    }
+
+    /// Decides a permission request; the first decision wins (later ones: CONFLICT).
+    #[graphql(guard = "Require::<perm::TasksWrite>::new()")]
+    async fn decide_approval(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: Decide,
+    ) -> Result<Approval> {
+        let g = granted::<perm::TasksWrite>(ctx).await?;
+        Ok(rc_domain::approvals::decide(
+            &ctx.data::<AppState>()?.domain,
+            &g,
+            id,
+            input,
+            rc_domain::approvals::Via::Graphql,
+        )
+        .await?)
     }
 
     /// Reorders the session's waiting tasks; `taskIds` lists every waiting task once.

@@ -6,6 +6,10 @@
 //!   order, each exactly once; `event` is the flat [`SessionEvent`] of the REST history;
 //! * server → client `{"type":"error","error":{"code":…,"message":…}}`, then the socket
 //!   closes; the client reconnects with the last `seq` it received and loses nothing;
+//! * client → server `{"type":"decide_approval","approval_id":…,"decision":"allow"|"always"|
+//!   "deny","message"?,"scope"?}` decides a permission request (as the REST call does); the
+//!   reply is `{"type":"approval_decided","approval":{…}}` or an error frame naming the
+//!   `approval_id` (the socket stays open);
 //! * the server pings every 20 s and closes a connection that stayed silent for 60 s.
 
 use super::resource;
@@ -94,8 +98,90 @@ pub async fn live(
     .await?;
     let (response, session, messages) = actix_ws::handle(&req, body)
         .map_err(|e| AppError::validation("upgrade", format!("not a WebSocket upgrade: {e}")))?;
-    actix_web::rt::spawn(relay(session, messages, Box::pin(events)));
+    let decider = Decider {
+        domain: state.domain.clone(),
+        granted: g,
+    };
+    actix_web::rt::spawn(relay(session, messages, Box::pin(events), decider));
     Ok(response)
+}
+
+/// What a client may send on the events socket.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    /// Decide a permission request (same rules as `POST /approvals/{id}/decision`).
+    DecideApproval {
+        approval_id: Uuid,
+        decision: rc_domain::approvals::Decision,
+        message: Option<String>,
+        scope: Option<rc_domain::approvals::AlwaysScope>,
+    },
+}
+
+/// Acts for the socket's caller on what it sends.
+struct Decider {
+    domain: rc_domain::Domain,
+    granted: rc_auth::Granted<perm::SessionsRead>,
+}
+
+impl Decider {
+    /// The reply frame to one client message.
+    async fn handle(&self, text: &str) -> serde_json::Value {
+        let message = match serde_json::from_str::<ClientMessage>(text) {
+            Ok(message) => message,
+            Err(err) => {
+                return error_frame(&AppError::validation(
+                    "message",
+                    format!("not a known client message: {err}"),
+                ))
+            }
+        };
+        match message {
+            ClientMessage::DecideApproval {
+                approval_id,
+                decision,
+                message,
+                scope,
+            } => {
+                let decide = rc_domain::approvals::Decide {
+                    decision,
+                    message,
+                    scope,
+                };
+                let decided = async {
+                    let granted = self.granted.also::<perm::TasksWrite>()?;
+                    rc_domain::approvals::decide(
+                        &self.domain,
+                        &granted,
+                        approval_id,
+                        decide,
+                        rc_domain::approvals::Via::Websocket,
+                    )
+                    .await
+                }
+                .await;
+                match decided {
+                    Ok(approval) => {
+                        serde_json::json!({"type": "approval_decided", "approval": approval})
+                    }
+                    Err(err) => {
+                        let mut frame = error_frame(&err);
+                        frame["approval_id"] = serde_json::json!(approval_id);
+                        frame
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn error_frame(err: &AppError) -> serde_json::Value {
+    let mut error = serde_json::json!({"code": err.code.as_str(), "message": err.message});
+    if let Some(field) = &err.field {
+        error["field"] = serde_json::json!(field);
+    }
+    serde_json::json!({"type": "error", "error": error})
 }
 
 type Events = std::pin::Pin<Box<dyn futures::Stream<Item = AppResult<SessionEvent>> + Send>>;
@@ -104,6 +190,7 @@ async fn relay(
     mut session: actix_ws::Session,
     mut messages: actix_ws::MessageStream,
     mut events: Events,
+    decider: Decider,
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Instant::now();
@@ -129,6 +216,13 @@ async fn relay(
                 Some(Ok(actix_ws::Message::Ping(bytes))) => {
                     heard = Instant::now();
                     if session.pong(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(actix_ws::Message::Text(text))) => {
+                    heard = Instant::now();
+                    let reply = decider.handle(&text).await;
+                    if session.text(reply.to_string()).await.is_err() {
                         return;
                     }
                 }

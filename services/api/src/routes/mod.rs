@@ -1,6 +1,7 @@
 //! REST handlers: authenticate and authorise via the extractors, call the domain, serialise.
 //! Nothing here decides business rules.
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod events;
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sessions::configure)
             .configure(tasks::configure)
             .configure(events::configure)
+            .configure(approvals::configure)
             .configure(audit::configure)
             .configure(usage::configure)
             .service(resource("/openapi.json").get(openapi_json))

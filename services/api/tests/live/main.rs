@@ -11,7 +11,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
-use futures::StreamExt as _;
+use futures::{SinkExt as _, StreamExt as _};
 use helpers::{spawn_app, TestApp};
 use rc_auth::Role;
 use reqwest::{Method, StatusCode};
@@ -40,6 +40,11 @@ struct Live {
 
 impl Live {
     async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// With session-manager's settings adjusted by `tweak`.
+    async fn start_with(tweak: impl FnOnce(&mut rc_config::Settings)) -> Self {
         let app = spawn_app().await;
         let fake = fake_anthropic::FakeAnthropic::bind(&fake_anthropic::Config {
             port: 0,
@@ -60,6 +65,7 @@ impl Live {
         settings.session_manager.stop_grace_secs = 1;
         settings.model_proxy.upstream_url = upstream;
         settings.model_proxy.api_key = Some(rc_config::Secret::new("sk-ant-test-only"));
+        tweak(&mut settings);
         let node = settings.session_manager.node_id.clone();
         let sm = session_manager::Application::build(settings)
             .await
@@ -140,6 +146,28 @@ impl Live {
         tokio_tungstenite::connect_async(request).await.unwrap().0
     }
 
+    async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let res = reqwest::Client::new()
+            .post(self.app.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .unwrap();
+        res.json().await.unwrap()
+    }
+
+    async fn decide(&self, token: &str, approval: &str, body: Value) -> (StatusCode, Value) {
+        self.app
+            .token_call(
+                token,
+                Method::POST,
+                &format!("/api/v1/approvals/{approval}/decision"),
+                Some(body),
+            )
+            .await
+    }
+
     async fn task(&self, id: Uuid) -> Value {
         self.call(Method::GET, &format!("/api/v1/tasks/{id}"), None)
             .await
@@ -176,13 +204,22 @@ impl Drop for Live {
 }
 
 /// Reads events until `until` says stop (or the bound passes); checks that sequence numbers
-/// are consecutive from `after + 1`.
-async fn collect(
+/// are consecutive from `after + 1`. Other frames (replies to client messages) are not
+/// expected here.
+async fn collect(socket: &mut Socket, after: i64, until: impl FnMut(&Value) -> bool) -> Vec<Value> {
+    let (events, replies) = collect_with_replies(socket, after, until).await;
+    assert!(replies.is_empty(), "unexpected frames: {replies:?}");
+    events
+}
+
+/// [`collect`], also returning the non-event frames seen meanwhile.
+async fn collect_with_replies(
     socket: &mut Socket,
     after: i64,
     mut until: impl FnMut(&Value) -> bool,
-) -> Vec<Value> {
+) -> (Vec<Value>, Vec<Value>) {
     let mut events = Vec::new();
+    let mut replies = Vec::new();
     let mut expected = after + 1;
     let deadline = tokio::time::Instant::now() + TURN_BOUND;
     loop {
@@ -199,14 +236,17 @@ async fn collect(
             .unwrap();
         let Message::Text(text) = frame else { continue };
         let frame: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(frame["type"], "event", "{frame}");
+        if frame["type"] != "event" {
+            replies.push(frame);
+            continue;
+        }
         let event = frame["event"].clone();
         assert_eq!(event["seq"], expected, "gap-free and in order: {event}");
         expected += 1;
         let stop = until(&event);
         events.push(event);
         if stop {
-            return events;
+            return (events, replies);
         }
     }
 }
@@ -424,4 +464,253 @@ async fn cancelling_a_running_task_interrupts_it_keeps_its_output_and_the_queue_
         .collect();
     let streamed: Vec<i64> = all.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert_eq!(stored[..streamed.len()], streamed[..]);
+}
+
+/// The command the scripted model asks to run: it writes a file, so the default permission
+/// mode asks for approval.
+const GUARDED: &str = "echo approved-run > ok.txt; cat ok.txt";
+
+/// A command whose "always" rule the CLI suggests exactly (`touch *`, claude-cli.md §3.3).
+/// Compound commands with redirections may be asked again despite their suggested rule.
+const REMEMBERED: &str = "touch approved.txt";
+
+fn requested(e: &Value) -> bool {
+    e["kind"] == "permission_requested"
+}
+
+#[tokio::test]
+async fn an_approved_request_runs_the_tool_and_a_second_decision_conflicts() {
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let task = live
+        .queue(session, &format!("[[tool:Bash:{GUARDED}]]"))
+        .await;
+    let events = collect(&mut socket, 0, requested).await;
+    let request = events.last().unwrap();
+    assert_eq!(request["tool_name"], "Bash");
+    assert_eq!(request["input"]["command"], GUARDED);
+    let approval = request["approval_id"]
+        .as_str()
+        .expect("approval id")
+        .to_owned();
+
+    // Visible in the pending list and by id.
+    let (_, pending) = live.call(Method::GET, "/api/v1/approvals", None).await;
+    assert!(
+        pending
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == approval.as_str()),
+        "{pending}"
+    );
+    let (status, decided) = live
+        .decide(&live.token, &approval, json!({"decision": "allow"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    assert_eq!(decided["state"], "allowed");
+    assert_eq!(decided["decided_via"], "rest");
+    let (status, again) = live
+        .decide(&live.token, &approval, json!({"decision": "deny"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "first decision wins: {again}");
+    assert!(
+        again["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already allowed"),
+        "{again}"
+    );
+
+    let last = events.last().unwrap()["seq"].as_i64().unwrap();
+    let rest = collect(&mut socket, last, finished(task)).await;
+    let decided_event = rest
+        .iter()
+        .find(|e| e["kind"] == "approval_decided")
+        .expect("approval_decided event");
+    assert_eq!(decided_event["approval_id"], approval.as_str());
+    assert_eq!(decided_event["decision"], "allow");
+    assert_eq!(decided_event["via"], "rest");
+    let result = rest
+        .iter()
+        .find(|e| e["kind"] == "tool_result")
+        .expect("tool_result");
+    assert_eq!(result["is_error"], false, "{result}");
+    assert!(result.to_string().contains("approved-run"), "{result}");
+    // Audited: who, how.
+    let audited: Vec<String> = sqlx::query_scalar(
+        "SELECT details->>'via' FROM audit_logs WHERE action = 'approval.decide' AND target_id = $1",
+    )
+    .bind(&approval)
+    .fetch_all(&live.app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, ["rest"]);
+}
+
+#[tokio::test]
+async fn a_denial_with_a_message_reaches_claude_and_roles_are_checked() {
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let task = live
+        .queue(session, &format!("[[tool:Bash:{GUARDED}]]"))
+        .await;
+    let events = collect(&mut socket, 0, requested).await;
+    let approval = events.last().unwrap()["approval_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Who may decide: not a viewer (403), not another organisation or a member on someone
+    // else's session (404).
+    let org: Uuid = sqlx::query_scalar("SELECT org_id FROM sessions WHERE id = $1")
+        .bind(session)
+        .fetch_one(&live.app.db.pool)
+        .await
+        .unwrap();
+    let (_, viewer) = live.app.user_with_role(org, Role::Viewer).await;
+    let (_, member) = live.app.user_with_role(org, Role::Member).await;
+    let (_, other) = live.app.other_org().await;
+    let (status, _) = live
+        .decide(&viewer, &approval, json!({"decision": "allow"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for token in [&member, &other] {
+        let (status, _) = live
+            .decide(token, &approval, json!({"decision": "allow"}))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    // A member may not widen the org policy either (checked before anything changes).
+    let (status, err) = live
+        .decide(
+            &viewer,
+            &approval,
+            json!({"decision": "deny", "scope": "session"}),
+        )
+        .await;
+    assert!(
+        status == StatusCode::BAD_REQUEST || status == StatusCode::FORBIDDEN,
+        "{err}"
+    );
+
+    // The owner denies over GraphQL with a message.
+    let reply = live
+        .gql(
+            &live.token,
+            "mutation($id: UUID!) { decideApproval(id: $id, input: {decision: DENY, message: \"not on a Friday\"}) { state decidedVia } }",
+            json!({"id": approval}),
+        )
+        .await;
+    assert_eq!(
+        reply["data"]["decideApproval"]["state"], "DENIED",
+        "{reply}"
+    );
+    assert_eq!(reply["data"]["decideApproval"]["decidedVia"], "graphql");
+    let last = events.last().unwrap()["seq"].as_i64().unwrap();
+    let rest = collect(&mut socket, last, finished(task)).await;
+    let result = rest
+        .iter()
+        .find(|e| e["kind"] == "tool_result")
+        .expect("tool_result");
+    assert_eq!(result["is_error"], true, "{result}");
+    assert!(
+        result.to_string().contains("not on a Friday"),
+        "Claude got the message: {result}"
+    );
+    let ok: Option<String> =
+        sqlx::query_scalar("SELECT state::text FROM approvals WHERE id = $1::uuid")
+            .bind(&approval)
+            .fetch_optional(&live.app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(ok.as_deref(), Some("denied"));
+}
+
+#[tokio::test]
+async fn always_over_the_websocket_stops_asking_for_the_same_call() {
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let first = live
+        .queue(session, &format!("[[tool:Bash:{REMEMBERED}]]"))
+        .await;
+    let events = collect(&mut socket, 0, requested).await;
+    let approval = events.last().unwrap()["approval_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    socket
+        .send(Message::Text(
+            json!({"type": "decide_approval", "approval_id": approval, "decision": "always"})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    // The reply frame arrives among the turn's events (in either order).
+    let last = events.last().unwrap()["seq"].as_i64().unwrap();
+    let (rest, replies) = collect_with_replies(&mut socket, last, finished(first)).await;
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0]["type"], "approval_decided", "{replies:?}");
+    assert_eq!(replies[0]["approval"]["decided_via"], "websocket");
+    assert!(rest
+        .iter()
+        .any(|e| e["kind"] == "approval_decided" && e["decision"] == "always"));
+    let last = rest.last().unwrap()["seq"].as_i64().unwrap();
+    // The same call again: no new request this time.
+    let second = live
+        .queue(session, &format!("[[tool:Bash:{REMEMBERED}]]"))
+        .await;
+    let rest = collect(&mut socket, last, finished(second)).await;
+    assert!(
+        !rest.iter().any(requested),
+        "remembered for the session: {rest:?}"
+    );
+    let result = rest
+        .iter()
+        .find(|e| e["kind"] == "tool_result")
+        .expect("tool_result");
+    assert_eq!(result["is_error"], false, "{result}");
+}
+
+#[tokio::test]
+async fn an_unanswered_request_is_denied_at_its_timeout_visibly() {
+    let live = Live::start_with(|s| s.approvals.timeout_secs = 2).await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let task = live
+        .queue(session, &format!("[[tool:Bash:{GUARDED}]]"))
+        .await;
+    let events = collect(&mut socket, 0, finished(task)).await;
+    let request = events.iter().find(|e| requested(e)).expect("request");
+    let decided = events
+        .iter()
+        .find(|e| e["kind"] == "approval_decided")
+        .expect("decided by the timeout");
+    assert_eq!(decided["approval_id"], request["approval_id"]);
+    assert_eq!(decided["decision"], "deny");
+    assert_eq!(decided["via"], "timeout");
+    assert!(decided["by"].is_null());
+    let result = events
+        .iter()
+        .find(|e| e["kind"] == "tool_result")
+        .expect("tool_result");
+    assert_eq!(result["is_error"], true);
+    assert!(
+        result.to_string().contains("denied automatically"),
+        "{result}"
+    );
+    let approval = request["approval_id"].as_str().unwrap();
+    let (_, record) = live
+        .call(Method::GET, &format!("/api/v1/approvals/{approval}"), None)
+        .await;
+    assert_eq!(record["state"], "expired", "{record}");
+    assert_eq!(record["decided_via"], "timeout");
+    let (status, late) = live
+        .decide(&live.token, approval, json!({"decision": "allow"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{late}");
 }

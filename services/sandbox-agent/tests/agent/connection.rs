@@ -83,6 +83,7 @@ async fn streams_with_another_protocol_version_are_refused() {
     let hello = ControlRequest::Hello {
         protocol_version: PROTOCOL_VERSION + 1,
         client: "from-the-future".to_owned(),
+        role: rc_agent_protocol::Role::Controller,
     };
     write_frame(&mut control, &hello, MAX_FRAME_BYTES)
         .await

@@ -10,14 +10,7 @@ async fn call(channel: &mut FilesChannel, request: FilesRequest) -> FilesRespons
         .expect("response in time")
         .expect("channel open")
         .expect("valid response");
-    let answered = match &response {
-        FilesResponse::Entries { request_id, .. }
-        | FilesResponse::Data { request_id, .. }
-        | FilesResponse::Info { request_id, .. }
-        | FilesResponse::Done { request_id } => Some(*request_id),
-        FilesResponse::Error { request_id, .. } => *request_id,
-    };
-    assert_eq!(answered, Some(id), "{response:?}");
+    assert_eq!(response.request_id(), Some(id), "{response:?}");
     response
 }
 

@@ -5,6 +5,7 @@
 mod claude;
 mod connection;
 mod files;
+mod files_role;
 mod helpers;
 mod pty;
 mod real_cli;

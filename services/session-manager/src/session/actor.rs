@@ -17,9 +17,11 @@ use futures::FutureExt;
 use rc_agent_protocol::{AgentClient, ClaudeEvent, ClaudeRequest, ClaudeSender, Tunnels};
 use rc_domain::sessions::SessionState;
 use rc_events::{
-    Decoder, DecoderConfig, ErrorSource, EventBody, QueuedTask, SessionStatus, TaskOutcome,
+    ApprovalDecision, Decoder, DecoderConfig, ErrorSource, EventBody, QueuedTask, SessionStatus,
+    TaskOutcome,
 };
 use rc_model_proxy::ProxyContext;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -38,6 +40,10 @@ pub enum Command {
     },
     /// A container stats sample, published as an event (the actor owns the sequence).
     Stats(rc_events::ContainerStats),
+    /// Someone decided a permission request: answer Claude.
+    ApprovalDecided {
+        approval_id: Uuid,
+    },
 }
 
 /// Lines written per transaction at most; bounds latency and transaction size.
@@ -83,6 +89,18 @@ struct Actor {
     live: LivePublisher,
     /// The queue as last announced (`queue_changed`), to announce only changes.
     announced_queue: Option<Vec<Uuid>>,
+    /// Permission requests waiting for a decision, by approval id.
+    approvals: HashMap<Uuid, PendingApproval>,
+}
+
+/// A `can_use_tool` request of the running Claude process that nobody answered yet.
+#[derive(Debug, Clone)]
+struct PendingApproval {
+    request_id: String,
+    tool_name: String,
+    input: serde_json::Value,
+    suggestions: Vec<serde_json::Value>,
+    expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Runs the actor of `session_id` until the session stops, is deleted, fails or
@@ -122,6 +140,7 @@ pub async fn run(
     let mut actor = Actor {
         live,
         announced_queue: None,
+        approvals: HashMap::new(),
         shared,
         sandbox: row.sandbox_name.clone().unwrap_or_default(),
         row,
@@ -487,6 +506,7 @@ impl Actor {
                         announce_again = Some(tokio::time::Instant::now() + REANNOUNCE_AFTER);
                     }
                     Some(Command::Stats(stats)) => self.event(EventBody::ContainerStats(stats), self.running_id()).await?,
+                    Some(Command::ApprovalDecided { approval_id }) => self.deliver_decision(&mut tx, approval_id).await?,
                 },
                 event = rx.recv() => {
                     let Some(Ok(first)) = event else { return Ok(None) };
@@ -518,6 +538,7 @@ impl Actor {
                         self.announce_queue().await?;
                     }
                 }
+                () = sleep_until_some(self.next_expiry()) => self.expire_due(&mut tx).await?,
                 () = sleep_until_some(announce_again) => {
                     announce_again = None;
                     self.announce_queue().await?;
@@ -534,6 +555,7 @@ impl Actor {
     /// re-sent if session-manager died between marking the task running and writing it), or
     /// start the next queued task.
     async fn after_replay(&mut self, tx: &mut ClaudeSender) -> Result<(), Fault> {
+        self.resume_approvals(tx).await?;
         if let Some(task) = &mut self.running {
             if task.verify_delivery {
                 task.verify_delivery = false;
@@ -570,7 +592,9 @@ impl Actor {
         let mut claude_session = self.row.claude_session_id.clone();
         let mut claude_exits = self.claude_exits;
         let mut last = None;
-        let mut denials = Vec::new();
+        let mut asked = Vec::new();
+        let mut withdrawn: Vec<String> = Vec::new();
+        let mut claude_gone = false;
         let mut turn_ended = false;
         let mut restart_claude = false;
         for event in batch {
@@ -581,7 +605,50 @@ impl Actor {
                     // typed events (never fewer than one per line).
                     let signal = claude::classify(&line).2;
                     let task_id = running.as_ref().map(|t| t.id);
-                    for body in self.decoder.decode(&line) {
+                    for mut body in self.decoder.decode(&line) {
+                        match &mut body {
+                            EventBody::PermissionRequested {
+                                request_id,
+                                tool_name,
+                                suggestions,
+                                approval_id,
+                                ..
+                            } => {
+                                let raw_input = match &signal {
+                                    Signal::PermissionRequest { input, .. } => input.clone(),
+                                    _ => serde_json::Value::Null,
+                                };
+                                let (id, expires_at) = writer
+                                    .record_approval(
+                                        task_id,
+                                        request_id,
+                                        tool_name,
+                                        &raw_input,
+                                        self.shared.settings.approvals.timeout_secs,
+                                    )
+                                    .await
+                                    .map_err(db_error)?;
+                                *approval_id = Some(id);
+                                asked.push((
+                                    id,
+                                    PendingApproval {
+                                        request_id: request_id.clone(),
+                                        tool_name: tool_name.clone(),
+                                        input: raw_input,
+                                        suggestions: suggestions.clone(),
+                                        expires_at,
+                                    },
+                                ));
+                            }
+                            EventBody::PermissionCancelled { request_id } => {
+                                writer
+                                    .cancel_approvals(Some(request_id))
+                                    .await
+                                    .map_err(db_error)?;
+                                withdrawn.push(request_id.clone());
+                            }
+                            _ => {}
+                        }
                         let mut event = NewEvent::new(&body, task_id).map_err(|e| e.to_string())?;
                         event.agent_seq = i64::try_from(seq).ok();
                         writer.append(event).await.map_err(db_error)?;
@@ -633,12 +700,8 @@ impl Actor {
                             claude_exits = 0;
                             turn_ended = true;
                         }
-                        Signal::PermissionRequest {
-                            request_id,
-                            tool_name,
-                            ..
-                        } => denials.push((request_id, tool_name)),
-                        Signal::None => {}
+                        // Recorded above, from the decoded event.
+                        Signal::PermissionRequest { .. } | Signal::None => {}
                     }
                 }
                 ClaudeEvent::Exited { seq, code, signal } => {
@@ -651,8 +714,11 @@ impl Actor {
                         )
                         .await
                         .map_err(db_error)?;
-                    // The next process starts with fresh stream state.
+                    // The next process starts with fresh stream state, and nobody can answer
+                    // the old one's permission requests any more.
                     self.decoder = Decoder::new(DecoderConfig::default());
+                    writer.cancel_approvals(None).await.map_err(db_error)?;
+                    claude_gone = true;
                     if let Some(task) = running.take() {
                         let error = format!("the Claude process exited (code {code:?}, signal {signal:?}) during the turn");
                         writer
@@ -714,13 +780,12 @@ impl Actor {
         if turn_ended {
             let _ = self.task.send(None);
         }
-        for (request_id, tool_name) in denials {
-            // Interactive approvals are the next milestone; until then a request is refused
-            // at once with a message Claude shows, instead of hanging the turn.
-            let message = format!("{tool_name} needs approval, and this Remote Claude version cannot ask for it yet: choose a permission mode or org policy that allows it");
-            self.send_line(tx, claude::deny_line(&request_id, &message))
-                .await?;
+        if claude_gone {
+            self.approvals.clear();
         }
+        self.approvals
+            .retain(|_, p| !withdrawn.contains(&p.request_id));
+        self.approvals.extend(asked);
         if restart_claude {
             self.claude_exits += 1;
             if self.claude_exits > MAX_CLAUDE_RESTARTS {
@@ -823,6 +888,143 @@ impl Actor {
         Ok(())
     }
 
+    /// After an attach: undecided requests wait again (their expiry timers restart), and a
+    /// decision taken while session-manager was away is delivered now.
+    async fn resume_approvals(&mut self, tx: &mut ClaudeSender) -> Result<(), Fault> {
+        let open = store::open_approvals(&self.shared.db, self.row.id)
+            .await
+            .map_err(db_error)?;
+        for row in open {
+            if !self.approvals.contains_key(&row.id) {
+                let suggestions = store::approval_suggestions(&self.shared.db, self.row.id, row.id)
+                    .await
+                    .map_err(db_error)?;
+                self.approvals.insert(
+                    row.id,
+                    PendingApproval {
+                        request_id: row.request_id.clone(),
+                        tool_name: row.tool_name.clone(),
+                        input: row.input.clone(),
+                        suggestions,
+                        expires_at: row.expires_at,
+                    },
+                );
+            }
+            if !row.pending {
+                self.answer(tx, row).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A decision arrived over the bus. The api publishes before it commits, so the row can
+    /// look undecided for a moment: it is looked at again briefly before giving up (the
+    /// request then stays pending and its expiry still answers Claude).
+    async fn deliver_decision(
+        &mut self,
+        tx: &mut ClaudeSender,
+        approval_id: Uuid,
+    ) -> Result<(), Fault> {
+        if !self.approvals.contains_key(&approval_id) {
+            // Already answered, withdrawn, or not this process's request.
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + RECHECK_FOR;
+        loop {
+            let row = store::approval(&self.shared.db, approval_id)
+                .await
+                .map_err(db_error)?;
+            match row {
+                Some(row) if !row.pending => return self.answer(tx, row).await,
+                Some(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(RECHECK_EVERY).await
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Sends a decided request's answer to Claude and records that it did.
+    async fn answer(
+        &mut self,
+        tx: &mut ClaudeSender,
+        row: store::ApprovalRow,
+    ) -> Result<(), Fault> {
+        let Some(pending) = self.approvals.remove(&row.id) else {
+            return Ok(());
+        };
+        let (line, decision) = match row.decision.as_deref() {
+            Some("allow") => (
+                claude::allow_line(&pending.request_id, &pending.input, &[]),
+                ApprovalDecision::Allow,
+            ),
+            Some("always") => (
+                claude::allow_line(
+                    &pending.request_id,
+                    &pending.input,
+                    &claude::always_rules(&pending.tool_name, &pending.suggestions),
+                ),
+                ApprovalDecision::Always,
+            ),
+            _ => (
+                claude::deny_line(
+                    &pending.request_id,
+                    row.message.as_deref().unwrap_or("The request was denied"),
+                ),
+                ApprovalDecision::Deny,
+            ),
+        };
+        self.send_line(tx, line).await?;
+        let decided = EventBody::ApprovalDecided {
+            approval_id: row.id,
+            request_id: pending.request_id,
+            decision,
+            by: row.decided_by,
+            via: row.decided_via.unwrap_or_default(),
+            message: row.message,
+        };
+        self.event(decided, self.running_id()).await
+    }
+
+    /// When the earliest undecided request expires.
+    fn next_expiry(&self) -> Option<tokio::time::Instant> {
+        let earliest = self.approvals.values().map(|p| p.expires_at).min()?;
+        let wait = (earliest - chrono::Utc::now()).to_std().unwrap_or_default();
+        Some(tokio::time::Instant::now() + wait)
+    }
+
+    /// Denies every request whose time is up, visibly (event and record, `via` timeout).
+    async fn expire_due(&mut self, tx: &mut ClaudeSender) -> Result<(), Fault> {
+        let now = chrono::Utc::now();
+        let due: Vec<Uuid> = self
+            .approvals
+            .iter()
+            .filter(|(_, p)| p.expires_at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        let timeout = self.shared.settings.approvals.timeout_secs;
+        for id in due {
+            let message = format!(
+                "No one answered this permission request within {}; it was denied automatically.",
+                human_duration(timeout)
+            );
+            store::expire_approval(&self.shared.db, id, &message)
+                .await
+                .map_err(db_error)?;
+            // Whoever won — the timeout or a last-moment decision — is what Claude gets.
+            match store::approval(&self.shared.db, id)
+                .await
+                .map_err(db_error)?
+            {
+                Some(row) if !row.pending => self.answer(tx, row).await?,
+                _ => {
+                    self.approvals.remove(&id);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn running_id(&self) -> Option<Uuid> {
         self.running.as_ref().map(|t| t.id)
     }
@@ -918,6 +1120,17 @@ impl Actor {
             None,
         )
         .await
+    }
+}
+
+/// "10 minutes", "45 seconds".
+fn human_duration(secs: u64) -> String {
+    match secs {
+        s if s >= 60 && s % 60 == 0 => {
+            let m = s / 60;
+            format!("{m} minute{}", if m == 1 { "" } else { "s" })
+        }
+        s => format!("{s} second{}", if s == 1 { "" } else { "s" }),
     }
 }
 

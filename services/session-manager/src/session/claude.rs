@@ -87,6 +87,43 @@ pub fn deny_line(request_id: &str, message: &str) -> String {
     .to_string()
 }
 
+/// Answers a `can_use_tool` request with an allow. `updated_permissions` ("always") are the
+/// rules Claude adds for the rest of its session.
+pub fn allow_line(request_id: &str, input: &Value, updated_permissions: &[Value]) -> String {
+    let mut response = json!({"behavior": "allow", "updatedInput": input});
+    if !updated_permissions.is_empty() {
+        response["updatedPermissions"] = Value::Array(updated_permissions.to_vec());
+    }
+    json!({
+        "type": "control_response",
+        "response": {"subtype": "success", "request_id": request_id, "response": response},
+    })
+    .to_string()
+}
+
+/// What an "Always" remembers: the CLI's own suggestions of rules and directories, kept to
+/// this session (a suggestion may name `localSettings`, which would write into the
+/// workspace; mode switches are broader than the call and left out), or the whole tool when
+/// it suggested nothing usable.
+pub fn always_rules(tool_name: &str, suggestions: &[Value]) -> Vec<Value> {
+    let rules: Vec<Value> = suggestions
+        .iter()
+        .filter(|s| s["type"] == "addRules" || s["type"] == "addDirectories")
+        .map(|s| {
+            let mut s = s.clone();
+            s["destination"] = json!("session");
+            s
+        })
+        .collect();
+    if rules.is_empty() {
+        vec![
+            json!({"type": "addRules", "rules": [{"toolName": tool_name}], "behavior": "allow", "destination": "session"}),
+        ]
+    } else {
+        rules
+    }
+}
+
 /// What session-manager must act on in one output line. Everything else is only stored.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Signal {
@@ -209,6 +246,37 @@ mod tests {
     }
 
     #[test]
+    fn always_keeps_suggested_rules_to_the_session() {
+        let suggestions = [
+            json!({"type":"addRules","rules":[{"toolName":"Bash","ruleContent":"touch *"}],"behavior":"allow","destination":"localSettings"}),
+            json!({"type":"addDirectories","directories":["/workspace/x"],"destination":"session"}),
+        ];
+        let rules = always_rules("Bash", &suggestions);
+        assert_eq!(rules.len(), 2, "rules and directories");
+        assert!(rules.iter().all(|r| r["destination"] == "session"));
+        let mode = [json!({"type":"setMode","mode":"acceptEdits","destination":"session"})];
+        assert_eq!(
+            always_rules("Write", &mode)[0]["rules"][0]["toolName"],
+            "Write",
+            "no mode switch"
+        );
+        assert_eq!(rules[0]["rules"][0]["ruleContent"], "touch *");
+        assert_eq!(
+            always_rules("Write", &[])[0]["rules"][0]["toolName"],
+            "Write"
+        );
+        let line: Value =
+            serde_json::from_str(&allow_line("r9", &json!({"a": 1}), &rules)).unwrap_or_default();
+        assert_eq!(line["response"]["request_id"], "r9");
+        assert_eq!(line["response"]["response"]["behavior"], "allow");
+        assert_eq!(line["response"]["response"]["updatedInput"]["a"], 1);
+        assert_eq!(
+            line["response"]["response"]["updatedPermissions"][0]["destination"],
+            "session"
+        );
+    }
+
+    #[test]
     fn unknown_and_broken_lines_are_kept() {
         let (kind, payload, signal) = classify("not json at all");
         assert_eq!(kind, "claude.raw");
@@ -223,6 +291,11 @@ mod tests {
             user_line("two\nlines"),
             interrupt_line("int-1"),
             deny_line("r1", "no"),
+            allow_line(
+                "r1",
+                &json!({"command": "ls\nls"}),
+                &always_rules("Bash", &[]),
+            ),
         ] {
             assert!(!line.contains('\n'), "{line}");
             serde_json::from_str::<Value>(&line).expect("valid JSON");

@@ -349,3 +349,131 @@ pub async fn end_open_tasks(db: &PgPool, id: Uuid, why: &str) -> sqlx::Result<u6
     .rows_affected();
     Ok(running + queued)
 }
+
+/// A permission request's approval record, as the actor needs it to answer Claude.
+#[derive(Debug, Clone)]
+pub struct ApprovalRow {
+    pub id: Uuid,
+    pub request_id: String,
+    pub tool_name: String,
+    pub input: Value,
+    pub pending: bool,
+    pub decision: Option<String>,
+    pub message: Option<String>,
+    pub decided_by: Option<Uuid>,
+    pub decided_via: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn approval(db: &PgPool, id: Uuid) -> sqlx::Result<Option<ApprovalRow>> {
+    sqlx::query_as!(
+        ApprovalRow,
+        r#"SELECT id, request_id, tool_name, input, state = 'pending' AS "pending!", decision,
+                  message, decided_by, decided_via, expires_at
+           FROM approvals WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The session's undecided requests, and decided ones whose answer never reached Claude (no
+/// `approval_decided` event yet: session-manager stopped in between).
+pub async fn open_approvals(db: &PgPool, session_id: Uuid) -> sqlx::Result<Vec<ApprovalRow>> {
+    sqlx::query_as!(
+        ApprovalRow,
+        r#"SELECT a.id, a.request_id, a.tool_name, a.input, a.state = 'pending' AS "pending!",
+                  a.decision, a.message, a.decided_by, a.decided_via, a.expires_at
+           FROM approvals a
+           WHERE a.session_id = $1
+             AND (a.state = 'pending'
+                  OR (a.decided_via IS DISTINCT FROM 'cancelled' AND NOT EXISTS (
+                        SELECT 1 FROM session_events e
+                        WHERE e.session_id = a.session_id AND e.kind = 'approval_decided'
+                          AND e.payload->>'approval_id' = a.id::text)))
+           ORDER BY a.created_at"#,
+        session_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The CLI's suggestions ("always allow" rules) stored with the request's event.
+pub async fn approval_suggestions(
+    db: &PgPool,
+    session_id: Uuid,
+    approval_id: Uuid,
+) -> sqlx::Result<Vec<Value>> {
+    let payload = sqlx::query_scalar!(
+        "SELECT payload FROM session_events
+         WHERE session_id = $1 AND kind = 'permission_requested' AND payload->>'approval_id' = $2::uuid::text
+         ORDER BY seq DESC LIMIT 1",
+        session_id,
+        approval_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(payload
+        .and_then(|p| p.get("suggestions").and_then(Value::as_array).cloned())
+        .unwrap_or_default())
+}
+
+/// Denies an undecided request at its expiry. False when someone decided it first.
+pub async fn expire_approval(db: &PgPool, id: Uuid, message: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE approvals SET state = 'expired', decision = 'deny', message = $2,
+                decided_via = 'timeout', decided_at = now()
+         WHERE id = $1 AND state = 'pending'",
+        id,
+        message
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(done == 1)
+}
+
+impl EventWriter {
+    /// Records a permission request (idempotent: a replayed line finds its record). Returns
+    /// the approval id and when it expires.
+    pub async fn record_approval(
+        &mut self,
+        task_id: Option<Uuid>,
+        request_id: &str,
+        tool_name: &str,
+        input: &Value,
+        timeout_secs: u64,
+    ) -> sqlx::Result<(Uuid, DateTime<Utc>)> {
+        let row = sqlx::query!(
+            "INSERT INTO approvals (id, org_id, session_id, task_id, request_id, tool_name, input, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
+             ON CONFLICT (session_id, request_id) DO UPDATE SET request_id = EXCLUDED.request_id
+             RETURNING id, expires_at",
+            Uuid::now_v7(),
+            self.org_id,
+            self.session_id,
+            task_id,
+            request_id,
+            tool_name,
+            input,
+            timeout_secs as f64
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok((row.id, row.expires_at))
+    }
+
+    /// Withdraws undecided requests: one the CLI cancelled, or all of them when the Claude
+    /// process that asked is gone.
+    pub async fn cancel_approvals(&mut self, request_id: Option<&str>) -> sqlx::Result<()> {
+        sqlx::query!(
+            "UPDATE approvals SET state = 'expired', decided_via = 'cancelled', decided_at = now()
+             WHERE session_id = $1 AND state = 'pending' AND ($2::text IS NULL OR request_id = $2)",
+            self.session_id,
+            request_id
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}
