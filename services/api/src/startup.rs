@@ -152,6 +152,7 @@ fn serve(
             .app_data(web::PayloadConfig::new(max_body))
             .configure(rc_runtime::ops::configure)
             .configure(routes::configure)
+            .configure(routes::approval_links::configure_pages)
             .service(utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}").url(
                 "/api/v1/openapi-ui.json",
                 <openapi::ApiDoc as utoipa::OpenApi>::openapi(),

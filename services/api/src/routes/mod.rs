@@ -1,6 +1,7 @@
 //! REST handlers: authenticate and authorise via the extractors, call the domain, serialise.
 //! Nothing here decides business rules.
 
+pub mod approval_links;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tasks::configure)
             .configure(events::configure)
             .configure(approvals::configure)
+            .configure(approval_links::configure_api)
             .configure(audit::configure)
             .configure(usage::configure)
             .service(resource("/openapi.json").get(openapi_json))
