@@ -103,6 +103,17 @@ pub enum TaskEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         node_id: Option<String>,
     },
+    /// A file of the session's workspace was changed through the file API; the session's
+    /// owner records it as a `file_changed` event.
+    FileChanged {
+        session_id: Uuid,
+        org_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_id: Option<String>,
+        /// Relative to the workspace (for a rename: the new name).
+        path: String,
+        change: rc_events::FileChange,
+    },
     /// Someone decided a permission request; the session's owner delivers it to Claude.
     ApprovalDecided {
         approval_id: Uuid,
@@ -118,7 +129,8 @@ impl TaskEvent {
         match self {
             Self::Queued { session_id, .. }
             | Self::Cancel { session_id, .. }
-            | Self::ApprovalDecided { session_id, .. } => *session_id,
+            | Self::ApprovalDecided { session_id, .. }
+            | Self::FileChanged { session_id, .. } => *session_id,
         }
     }
 }
@@ -131,6 +143,7 @@ impl Message for TaskEvent {
             Self::ApprovalDecided { node_id, .. } => {
                 routed(node_id.as_ref(), "task.approval_decided")
             }
+            Self::FileChanged { node_id, .. } => routed(node_id.as_ref(), "task.file_changed"),
         }
     }
 }

@@ -282,6 +282,8 @@ service_settings!(WorkerSettings = 8082);
 pub struct FileServiceSettings {
     pub host: String,
     pub port: u16,
+    /// Where the api reaches this service's internal file API.
+    pub internal_url: String,
     /// Bearer token the api presents on the internal file API. The default is a fixed dev
     /// value; file-service refuses to start with it in the `prod` profile.
     pub internal_token: Secret,
@@ -304,6 +306,7 @@ impl Default for FileServiceSettings {
         Self {
             host: "127.0.0.1".into(),
             port: 8083,
+            internal_url: "http://127.0.0.1:8083".into(),
             internal_token: Secret::new(DEV_FILE_SERVICE_TOKEN),
             docker_host: String::new(),
             max_upload_bytes: 512 * 1024 * 1024,

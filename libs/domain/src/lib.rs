@@ -13,6 +13,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod events;
+pub mod files;
 pub mod invitations;
 pub mod live;
 pub mod login;

@@ -1,9 +1,13 @@
 //! Every change made through the file API is reported here, so it can become a session event
-//! (`EventBody::FileChanged`). Only session-manager writes session events today, so the
-//! default sink just logs; a sink that publishes to the bus (or writes `session_events`) plugs
-//! in through [`crate::Application::build_with`].
+//! (`EventBody::FileChanged`). Only a session's actor in session-manager writes its events, so
+//! [`BusChanges`] (the default) publishes `task.file_changed` to the node that owns the
+//! session; [`LogChanges`] only logs (for tests that want no bus).
 
+use rc_bus::messages::TaskEvent;
+use rc_bus::Bus;
 use rc_events::FileChange;
+use sqlx::PgPool;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// One change, with who made it.
@@ -36,5 +40,39 @@ impl ChangeSink for LogChanges {
             change = ?change.change,
             "file changed"
         );
+    }
+}
+
+/// Publishes each change to the session's owning session-manager node. Best effort: the file
+/// operation already happened, so a broker outage loses the event (logged), never the write.
+pub struct BusChanges {
+    pub bus: Arc<Bus>,
+    pub db: PgPool,
+}
+
+impl ChangeSink for BusChanges {
+    fn file_changed(&self, change: FileChanged) {
+        let (bus, db) = (self.bus.clone(), self.db.clone());
+        tokio::spawn(async move {
+            let node_id = sqlx::query_scalar!(
+                "SELECT node_id FROM sessions WHERE id = $1",
+                change.session_id
+            )
+            .fetch_optional(&db)
+            .await
+            .ok()
+            .flatten()
+            .flatten();
+            let message = TaskEvent::FileChanged {
+                session_id: change.session_id,
+                org_id: change.org_id,
+                node_id,
+                path: change.path.clone(),
+                change: change.change.clone(),
+            };
+            if let Err(err) = bus.publish(&message).await {
+                tracing::warn!(session_id = %change.session_id, path = %change.path, %err, "could not publish a file change");
+            }
+        });
     }
 }

@@ -17,7 +17,7 @@ mod zip;
 
 use actix_web::{web, App, HttpServer};
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use changes::{ChangeSink, LogChanges};
+use changes::{BusChanges, ChangeSink};
 use rc_config::{FileServiceSettings, Profile, S3Settings, Settings, DEV_FILE_SERVICE_TOKEN};
 use rc_errors::AppError;
 use rc_runtime::ops::Readiness;
@@ -41,6 +41,8 @@ pub struct AppState {
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    /// Closed after the server stopped, so the last change events are sent.
+    bus: Option<Arc<rc_bus::Bus>>,
 }
 
 /// An S3 client for any S3-compatible server (MinIO, s3s-fs, AWS) from static credentials;
@@ -103,8 +105,17 @@ pub fn check_settings(settings: &Settings) -> anyhow::Result<()> {
 }
 
 impl Application {
+    /// File changes go to session-manager over the bus (they become `file_changed` events).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        Self::build_with(settings, Arc::new(LogChanges)).await
+        let bus = Arc::new(rc_bus::Bus::new(&settings.amqp));
+        let db = rc_db::pool(&settings.database)?;
+        let changes = Arc::new(BusChanges {
+            bus: bus.clone(),
+            db,
+        });
+        let mut app = Self::build_with(settings, changes).await?;
+        app.bus = Some(bus);
+        Ok(app)
     }
 
     /// [`Application::build`] with the sink that hears of every file change.
@@ -170,7 +181,11 @@ impl Application {
         .disable_signals()
         .listen(listener)?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            bus: None,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -189,6 +204,9 @@ impl Application {
                 let ((), res) = tokio::join!(handle.stop(true), &mut server);
                 res?;
             }
+        }
+        if let Some(bus) = &self.bus {
+            bus.close().await;
         }
         tracing::info!("{SERVICE} stopped");
         Ok(())

@@ -190,6 +190,14 @@ impl Manager {
                 // Not ours: the owner's actor delivers it when it re-attaches.
                 self.send(session_id, Command::ApprovalDecided { approval_id });
             }
+            SessionManagerMessage::Task(TaskEvent::FileChanged {
+                session_id,
+                path,
+                change,
+                ..
+            }) => {
+                self.send(session_id, Command::FileChanged { path, change });
+            }
         }
         Ok(())
     }

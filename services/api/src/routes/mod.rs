@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod events;
+pub mod files;
 pub mod frontend;
 pub mod me;
 pub mod members;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sessions::configure)
             .configure(tasks::configure)
             .configure(events::configure)
+            .configure(files::configure)
             .configure(approvals::configure)
             .configure(approval_links::configure_api)
             .configure(audit::configure)

@@ -36,6 +36,7 @@ struct Live {
     sm_stop: Option<tokio::sync::oneshot::Sender<()>>,
     sm: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _fake_stop: tokio::sync::oneshot::Sender<()>,
+    files_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Live {
@@ -89,7 +90,26 @@ impl Live {
             sm_stop: Some(sm_stop),
             sm: Some(sm),
             _fake_stop: fake_stop,
+            files_stop: None,
         }
+    }
+
+    /// Starts file-service in-process and points the api at it (the api restarts).
+    async fn start_files(&mut self) {
+        let mut settings = self.app.settings.clone();
+        settings.file_service.port = 0;
+        settings.s3.endpoint = rc_testkit::s3_endpoint();
+        settings.s3.bucket = format!("rctest-{}", &Uuid::new_v4().simple().to_string()[..12]);
+        let files = file_service::Application::build(settings)
+            .await
+            .expect("file-service builds");
+        self.app.settings.file_service.internal_url = format!("http://127.0.0.1:{}", files.port());
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(files.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        self.files_stop = Some(stop);
+        self.app.restart().await;
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -178,6 +198,9 @@ impl Live {
 impl Drop for Live {
     /// Sandboxes of this test's node go, whatever the test's outcome.
     fn drop(&mut self) {
+        if let Some(stop) = self.files_stop.take() {
+            let _ = stop.send(());
+        }
         if let Some(stop) = self.sm_stop.take() {
             let _ = stop.send(());
         }
@@ -713,4 +736,158 @@ async fn an_unanswered_request_is_denied_at_its_timeout_visibly() {
         .decide(&live.token, approval, json!({"decision": "allow"}))
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{late}");
+}
+
+#[tokio::test]
+async fn files_through_the_api_respect_roles_and_etags_and_become_events() {
+    let mut live = Live::start().await;
+    live.start_files().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let base = live.app.url(&format!("/api/v1/sessions/{session}/files"));
+    let http = reqwest::Client::new();
+
+    let created = http
+        .put(format!("{base}/content?path=notes/todo.txt"))
+        .bearer_auth(&live.token)
+        .header("if-none-match", "*")
+        .body("first line\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        created.status(),
+        StatusCode::NOT_FOUND,
+        "parent folder missing"
+    );
+    let (status, _) = live
+        .call(
+            Method::POST,
+            &format!("/api/v1/sessions/{session}/files/create"),
+            Some(json!({"path": "notes", "kind": "dir"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let created = http
+        .put(format!("{base}/content?path=notes/todo.txt"))
+        .bearer_auth(&live.token)
+        .header("if-none-match", "*")
+        .body("first line\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let etag = created.headers()["etag"].to_str().unwrap().to_owned();
+
+    let read = http
+        .get(format!("{base}/content?path=notes/todo.txt"))
+        .bearer_auth(&live.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(read.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(read.text().await.unwrap(), "first line\n");
+
+    // A write based on what was read wins once; the stale one after it loses.
+    for (expected, body) in [
+        (StatusCode::OK, "second\n"),
+        (StatusCode::PRECONDITION_FAILED, "stale\n"),
+    ] {
+        let res = http
+            .put(format!("{base}/content?path=notes/todo.txt"))
+            .bearer_auth(&live.token)
+            .header("if-match", &etag)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), expected);
+    }
+
+    // Viewers read, only owners and admins write; others do not see the session at all.
+    let org: Uuid = sqlx::query_scalar("SELECT org_id FROM sessions WHERE id = $1")
+        .bind(session)
+        .fetch_one(&live.app.db.pool)
+        .await
+        .unwrap();
+    let (_, viewer) = live.app.user_with_role(org, Role::Viewer).await;
+    let (_, member) = live.app.user_with_role(org, Role::Member).await;
+    let (_, other) = live.app.other_org().await;
+    let get = |token: String| {
+        let url = format!("{base}/content?path=notes/todo.txt");
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(get(viewer.clone()).await, StatusCode::OK);
+    assert_eq!(get(member.clone()).await, StatusCode::NOT_FOUND);
+    assert_eq!(get(other.clone()).await, StatusCode::NOT_FOUND);
+    let (status, _) = live
+        .app
+        .token_call(
+            &viewer,
+            Method::POST,
+            &format!("/api/v1/sessions/{session}/files/create"),
+            Some(json!({"path": "x.txt", "kind": "file"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Client-supplied identity headers are not passed on.
+    let spoofed = http
+        .get(format!("{base}/content?path=notes/todo.txt"))
+        .bearer_auth(&member)
+        .header("x-rc-session-id", session.to_string())
+        .header("x-rc-right", "write")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spoofed.status(), StatusCode::NOT_FOUND);
+    // Traversal is refused before anything is read.
+    let escape = http
+        .get(format!("{base}/content?path=../../etc/passwd"))
+        .bearer_auth(&live.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(escape.status(), StatusCode::BAD_REQUEST);
+
+    // The changes became session events, in order.
+    let events = collect(&mut socket, 0, |e| {
+        e["kind"] == "file_changed" && e["change"]["type"] == "modified"
+    })
+    .await;
+    let changes: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["kind"] == "file_changed")
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_owned(),
+                e["change"]["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("notes".to_owned(), "created".to_owned()),
+            ("notes/todo.txt".to_owned(), "created".to_owned()),
+            ("notes/todo.txt".to_owned(), "modified".to_owned()),
+        ]
+    );
+    // And the writes were audited.
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_logs WHERE action = 'session.files' AND target_id = $1",
+    )
+    .bind(session.to_string())
+    .fetch_one(&live.app.db.pool)
+    .await
+    .unwrap();
+    assert!(audited >= 3, "{audited}");
 }

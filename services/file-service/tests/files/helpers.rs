@@ -46,7 +46,14 @@ impl Harness {
             .expect("pool");
         let (org_id, user_id) = (Uuid::now_v7(), Uuid::now_v7());
         insert_org(&pool, org_id, user_id).await;
-        let app = Application::build(settings.clone()).await.expect("builds");
+        // Change events only log here; their way through the bus to a session's event log
+        // is tested with the whole platform (api tests/live).
+        let app = Application::build_with(
+            settings.clone(),
+            std::sync::Arc::new(file_service::changes::LogChanges),
+        )
+        .await
+        .expect("builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async move {

@@ -44,6 +44,11 @@ pub enum Command {
     ApprovalDecided {
         approval_id: Uuid,
     },
+    /// A workspace file changed through the file API (published as an event).
+    FileChanged {
+        path: String,
+        change: rc_events::FileChange,
+    },
 }
 
 /// Lines written per transaction at most; bounds latency and transaction size.
@@ -507,6 +512,7 @@ impl Actor {
                     }
                     Some(Command::Stats(stats)) => self.event(EventBody::ContainerStats(stats), self.running_id()).await?,
                     Some(Command::ApprovalDecided { approval_id }) => self.deliver_decision(&mut tx, approval_id).await?,
+                    Some(Command::FileChanged { path, change }) => self.event(EventBody::FileChanged { path, change }, self.running_id()).await?,
                 },
                 event = rx.recv() => {
                     let Some(Ok(first)) = event else { return Ok(None) };
