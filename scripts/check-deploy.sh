@@ -19,10 +19,10 @@
 #   dashboards   monitoring/lint-dashboards.py: JSON, uid/title, unique panel ids, every expr
 #                parsed by promtool, known metric names (dashboards and alert files)
 #   compose-dev  docker-compose -f compose.yaml config -q, plus: host ports on 127.0.0.1 only,
-#                Docker socket only in session-manager, RC_* keys exist in the config schema
+#                Docker socket only in session-manager and file-service, RC_* keys exist in the config schema
 #   compose-prod compose.prod.yaml with generated throw-away secrets (gen-secrets.sh), plain and
 #                --compatibility, plus: only caddy publishes ports (80/443), only the socket
-#                proxy mounts the Docker socket and only session-manager shares its network,
+#                proxy mounts the Docker socket and only session-manager and file-service share its network,
 #                no secret in plain environment variables, every secret file exists
 #   caddy        caddy adapt of the Caddyfile for TLS_MODE acme, internal (also --validate) and files
 #   otel         collector pipelines reference defined receivers/processors/exporters
@@ -149,9 +149,9 @@ for name, svc in services.items():
     for vol in svc.get("volumes") or []:
         src = vol.get("source", "") if isinstance(vol, dict) else str(vol).split(":", 1)[0]
         if src.endswith("docker.sock"):
-            allowed = "session-manager" if mode == "dev" else "docker-socket-proxy"
-            if name != allowed:
-                errors.append(f"{name}: mounts the Docker socket (only {allowed} may)")
+            allowed = ("session-manager", "file-service") if mode == "dev" else ("docker-socket-proxy",)
+            if name not in allowed:
+                errors.append(f"{name}: mounts the Docker socket (only {', '.join(allowed)} may)")
     for port in svc.get("ports") or []:
         if isinstance(port, dict):
             host_ip, published = port.get("host_ip"), port.get("published")
@@ -168,12 +168,12 @@ for name, svc in services.items():
                 errors.append(f"caddy: publishes {port} (only 80 and 443)")
 
 if mode == "prod":
-    # Only session-manager shares a network with the socket proxy.
+    # Only session-manager and file-service (sandbox exec) share a network with the socket proxy.
     proxy_nets = set(services.get("docker-socket-proxy", {}).get("networks") or {})
     if not proxy_nets:
         errors.append("docker-socket-proxy: missing or on no explicit network")
     for name, svc in services.items():
-        if name in ("docker-socket-proxy", "session-manager"):
+        if name in ("docker-socket-proxy", "session-manager", "file-service"):
             continue
         shared = proxy_nets & set(svc.get("networks") or {})
         if shared:

@@ -64,6 +64,9 @@ write amqp_url "amqp://rc:$(conf_value rabbitmq_conf default_pass)@rabbitmq:5672
 write s3_access_key "rc$(rand 8)"
 write s3_secret_key "$(rand)"
 
+# The api's token for file-service's internal API
+write file_service_token "$(rand)"
+
 # Grafana admin (user "admin")
 write grafana_admin_password "$(rand 16)"
 
