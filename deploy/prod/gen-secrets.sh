@@ -66,6 +66,8 @@ write s3_secret_key "$(rand)"
 
 # The api's token for file-service's internal API
 write file_service_token "$(rand)"
+# ... and for session-manager's (terminals)
+write session_manager_token "$(rand)"
 
 # Grafana admin (user "admin")
 write grafana_admin_password "$(rand 16)"

@@ -343,7 +343,17 @@ pub struct SessionManagerSettings {
     pub reap_interval_secs: u64,
     /// How often container CPU, memory and network figures are sampled (0 disables).
     pub stats_interval_secs: u64,
+    /// Where the api reaches this node's internal endpoints (terminals); published in
+    /// `sandbox_nodes` with the heartbeat, so each session's node is found. Empty:
+    /// `http://<host>:<bound port>` (right for one machine; containers set it).
+    pub advertise_url: String,
+    /// Bearer token the api presents on those endpoints. The default is a dev value that
+    /// session-manager refuses in the `prod` profile.
+    pub internal_token: Secret,
 }
+
+/// The dev default of `session_manager.internal_token`; refused in the `prod` profile.
+pub const DEV_SESSION_MANAGER_TOKEN: &str = "rc-dev-session-manager-token";
 
 impl Default for SessionManagerSettings {
     fn default() -> Self {
@@ -359,6 +369,8 @@ impl Default for SessionManagerSettings {
             stop_grace_secs: 10,
             reap_interval_secs: 30,
             stats_interval_secs: 15,
+            advertise_url: String::new(),
+            internal_token: Secret::new(DEV_SESSION_MANAGER_TOKEN),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod orgs;
 pub mod pagination;
 pub mod sessions;
 pub mod tasks;
+pub mod terminals;
 pub mod tokens;
 pub mod usage;
 pub mod validate;

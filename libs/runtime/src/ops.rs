@@ -104,6 +104,20 @@ impl OpsServer {
         port: u16,
         readiness: Readiness,
     ) -> std::io::Result<Self> {
+        Self::bind_with(service, host, port, readiness, |_| {})
+    }
+
+    /// [`OpsServer::bind`] plus the service's own (internal) routes on the same listener.
+    pub fn bind_with<F>(
+        service: &'static str,
+        host: &str,
+        port: u16,
+        readiness: Readiness,
+        routes: F,
+    ) -> std::io::Result<Self>
+    where
+        F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
         let listener = std::net::TcpListener::bind((host, port))?;
         let port = listener.local_addr()?.port();
         let readiness = web::Data::new(readiness);
@@ -116,6 +130,7 @@ impl OpsServer {
                 .app_data(readiness.clone())
                 .app_data(metrics.clone())
                 .configure(configure)
+                .configure(routes.clone())
         })
         .workers(1)
         // Signals are handled by the service, which drains its own work first.

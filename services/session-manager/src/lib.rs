@@ -9,6 +9,7 @@ pub mod node;
 pub mod pool;
 pub mod sandbox;
 pub mod session;
+pub mod terminal;
 
 use manager::{Manager, Shared};
 use pool::WarmPool;
@@ -23,6 +24,21 @@ use std::sync::Arc;
 
 pub const SERVICE: &str = "session-manager";
 
+/// Refuses the dev internal token in the `prod` profile (it would let anyone who reaches the
+/// port open terminals in sandboxes).
+pub fn check_settings(settings: &Settings) -> anyhow::Result<()> {
+    let token = settings.session_manager.internal_token.expose();
+    if settings.profile == rc_config::Profile::Prod
+        && (token == rc_config::DEV_SESSION_MANAGER_TOKEN || token.len() < 32)
+    {
+        anyhow::bail!(
+            "session_manager.internal_token: set a random token of at least 32 characters \
+             (RC_SESSION_MANAGER__INTERNAL_TOKEN or _FILE) for the prod profile"
+        );
+    }
+    Ok(())
+}
+
 pub struct Application {
     ops: OpsServer,
     bus: Arc<Bus>,
@@ -33,6 +49,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        check_settings(&settings)?;
         let settings = Arc::new(settings);
         let node_id = node::resolve(&settings.session_manager.node_id)?;
         let db = rc_db::pool(&settings.database)?;
@@ -71,12 +88,6 @@ impl Application {
                     async move { engine.ping().await.map_err(|e| e.to_string()) }
                 })
         };
-        let ops = OpsServer::bind(
-            SERVICE,
-            &settings.session_manager.host,
-            settings.session_manager.port,
-            readiness,
-        )?;
         // The node queue exists before anything can be routed to it.
         let channel = bus.consumer_channel().await?;
         bus.topology().declare(&channel).await?;
@@ -101,7 +112,26 @@ impl Application {
             settings,
             node_id,
             shutdown: Shutdown::default(),
+            agents: Default::default(),
+            advertise_url: Default::default(),
         });
+        let shared = manager.shared().clone();
+        let ops = OpsServer::bind_with(
+            SERVICE,
+            &shared.settings.session_manager.host,
+            shared.settings.session_manager.port,
+            readiness,
+            terminal::configure(shared.clone()),
+        )?;
+        let advertise = match shared.settings.session_manager.advertise_url.trim() {
+            "" => format!(
+                "http://{}:{}",
+                shared.settings.session_manager.host,
+                ops.port()
+            ),
+            url => url.trim_end_matches('/').to_owned(),
+        };
+        let _ = shared.advertise_url.set(advertise);
         Ok(Self {
             ops,
             bus,

@@ -3,6 +3,7 @@
 
 use crate::pool::WarmPool;
 use crate::sandbox::Engine;
+use crate::session::store::SessionRow;
 use crate::session::{actor, store, Command};
 use rc_bus::messages::{SessionCommand, SessionManagerMessage, TaskEvent};
 use rc_config::Settings;
@@ -31,6 +32,22 @@ pub struct Shared {
     pub settings: Arc<Settings>,
     pub node_id: String,
     pub shutdown: Shutdown,
+    /// The agent connections of this node's attached sessions (terminals open channels on
+    /// them), with the session row they were attached for.
+    pub agents: Mutex<HashMap<Uuid, (rc_agent_protocol::AgentClient, SessionRow)>>,
+    /// Where the api reaches this node (`sandbox_nodes.internal_url`); known once bound.
+    pub advertise_url: std::sync::OnceLock<String>,
+}
+
+impl Shared {
+    /// The attached agent of a session on this node.
+    pub fn agent(&self, session_id: Uuid) -> Option<(rc_agent_protocol::AgentClient, SessionRow)> {
+        let agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        agents
+            .get(&session_id)
+            .filter(|(client, _)| !client.is_closed())
+            .cloned()
+    }
 }
 
 pub struct Manager {
@@ -397,15 +414,16 @@ impl Manager {
         let sessions = i32::try_from(self.actors().len()).unwrap_or(i32::MAX);
         let pool_ready = i32::try_from(self.shared.pool.ready_count()).unwrap_or(i32::MAX);
         sqlx::query!(
-            "INSERT INTO sandbox_nodes (node_id, engine_ok, engine_error, pool_ready, sessions, heartbeat_at)
-             VALUES ($1, $2, $3, $4, $5, now())
+            "INSERT INTO sandbox_nodes (node_id, engine_ok, engine_error, pool_ready, sessions, heartbeat_at, internal_url)
+             VALUES ($1, $2, $3, $4, $5, now(), $6)
              ON CONFLICT (node_id) DO UPDATE SET engine_ok = $2, engine_error = $3, pool_ready = $4,
-                 sessions = $5, heartbeat_at = now()",
+                 sessions = $5, heartbeat_at = now(), internal_url = $6",
             self.shared.node_id,
             engine.is_ok(),
             engine.err().map(|e| e.to_string()),
             pool_ready,
-            sessions
+            sessions,
+            self.shared.advertise_url.get()
         )
         .execute(&self.shared.db)
         .await?;

@@ -13,6 +13,7 @@ pub mod members;
 pub mod orgs;
 pub mod sessions;
 pub mod tasks;
+pub mod terminal;
 pub mod tokens;
 pub mod usage;
 
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tasks::configure)
             .configure(events::configure)
             .configure(files::configure)
+            .configure(terminal::configure)
             .configure(approvals::configure)
             .configure(approval_links::configure_api)
             .configure(audit::configure)

@@ -891,3 +891,133 @@ async fn files_through_the_api_respect_roles_and_etags_and_become_events() {
     .unwrap();
     assert!(audited >= 3, "{audited}");
 }
+
+/// Reads terminal frames until the accumulated output contains `needle`; returns the text
+/// control messages seen meanwhile and the output.
+async fn read_terminal_until(socket: &mut Socket, needle: &str) -> (Vec<Value>, String) {
+    let mut controls = Vec::new();
+    let mut output = String::new();
+    let deadline = tokio::time::Instant::now() + TURN_BOUND;
+    while !output.contains(needle) {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("{needle:?} not seen; output so far: {output:?}"))
+            .expect("socket open")
+            .unwrap();
+        match frame {
+            Message::Binary(data) => output.push_str(&String::from_utf8_lossy(&data)),
+            Message::Text(text) => controls.push(serde_json::from_str(&text).unwrap()),
+            _ => {}
+        }
+    }
+    (controls, output)
+}
+
+async fn terminal(live: &Live, session: Uuid, token: &str, query: &str) -> Result<Socket, u16> {
+    let url = format!(
+        "{}/api/v1/sessions/{session}/terminal?{query}",
+        live.app.address.replace("http://", "ws://")
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(err) => panic!("{err}"),
+    }
+}
+
+#[tokio::test]
+async fn a_terminal_echoes_resizes_and_reattaches_with_its_scrollback() {
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut term = terminal(&live, session, &live.token, "program=bash&cols=100&rows=30")
+        .await
+        .expect("terminal opens");
+    term.send(Message::Binary(b"echo hello-$((40+2))\n".to_vec().into()))
+        .await
+        .unwrap();
+    let (controls, output) = read_terminal_until(&mut term, "hello-42").await;
+    assert_eq!(controls[0]["type"], "opened", "{controls:?}");
+    let pty_id = controls[0]["pty_id"].as_u64().unwrap();
+    assert!(output.contains("hello-42"));
+    // Resize, then ask the terminal its size.
+    term.send(Message::Text(
+        json!({"type": "resize", "cols": 123, "rows": 45})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    term.send(Message::Binary(b"stty size\n".to_vec().into()))
+        .await
+        .unwrap();
+    read_terminal_until(&mut term, "45 123").await;
+    // A second terminal in the same session is another shell.
+    let mut second = terminal(&live, session, &live.token, "program=bash")
+        .await
+        .expect("second terminal");
+    second
+        .send(Message::Binary(b"echo second-$$\n".to_vec().into()))
+        .await
+        .unwrap();
+    let (controls, _) = read_terminal_until(&mut second, "second-").await;
+    assert_ne!(controls[0]["pty_id"].as_u64(), Some(pty_id));
+    // Drop the first socket; the shell lives on and re-attaches with what it printed.
+    drop(term);
+    let mut again = terminal(&live, session, &live.token, &format!("pty_id={pty_id}"))
+        .await
+        .expect("re-attach");
+    let (controls, scrollback) = read_terminal_until(&mut again, "hello-42").await;
+    assert_eq!(controls[0]["type"], "attached");
+    assert_eq!(controls[0]["pty_id"].as_u64(), Some(pty_id));
+    assert!(scrollback.contains("45 123"), "{scrollback:?}");
+    again
+        .send(Message::Binary(b"echo still-$((1+1))\n".to_vec().into()))
+        .await
+        .unwrap();
+    read_terminal_until(&mut again, "still-2").await;
+
+    // Owners and admins only: viewers and other members are refused, other orgs see nothing.
+    let org: Uuid = sqlx::query_scalar("SELECT org_id FROM sessions WHERE id = $1")
+        .bind(session)
+        .fetch_one(&live.app.db.pool)
+        .await
+        .unwrap();
+    let (_, viewer) = live.app.user_with_role(org, Role::Viewer).await;
+    let (_, member) = live.app.user_with_role(org, Role::Member).await;
+    let (_, admin) = live.app.user_with_role(org, Role::Admin).await;
+    let (_, other) = live.app.other_org().await;
+    assert_eq!(terminal(&live, session, &viewer, "").await.err(), Some(403));
+    assert_eq!(terminal(&live, session, &member, "").await.err(), Some(404));
+    assert_eq!(terminal(&live, session, &other, "").await.err(), Some(404));
+    assert!(terminal(&live, session, &admin, "").await.is_ok());
+    assert_eq!(
+        terminal(&live, session, &live.token, "program=zsh")
+            .await
+            .err(),
+        Some(400)
+    );
+}
+
+#[tokio::test]
+async fn the_claude_tui_starts_at_its_prompt_in_a_terminal() {
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut tui = terminal(
+        &live,
+        session,
+        &live.token,
+        "program=claude&cols=120&rows=40",
+    )
+    .await
+    .expect("terminal opens");
+    // Onboarding, the trust dialog and the API-key question are pre-answered: the footer of
+    // the prompt screen shows up (claude-cli.md §8).
+    let (_, screen) = read_terminal_until(&mut tui, "mode on").await;
+    assert!(!screen.contains("trust"), "no trust dialog: {screen:?}");
+}

@@ -214,6 +214,11 @@ impl Actor {
                 () = self.shared.shutdown.wait() => return Ok(End::Detached),
             };
             settings_written = true;
+            self.shared
+                .agents
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(self.row.id, (client.clone(), self.row.clone()));
             if self.row.state != SessionState::Running {
                 store::set_state(&self.shared.db, self.row.id, SessionState::Running, None)
                     .await
@@ -235,6 +240,11 @@ impl Actor {
             ));
             let outcome = self.attached(&client, commands).await;
             tunnel_task.abort();
+            self.shared
+                .agents
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&self.row.id);
             client.close();
             match outcome? {
                 Some(end) => return Ok(end),

@@ -40,10 +40,26 @@ pub fn start_request(session: &SessionRow) -> ClaudeRequest {
     if let Some(claude_session) = &session.claude_session_id {
         args.extend(["--resume".into(), claude_session.clone()]);
     }
-    let env = [
+    let mut env: Vec<(String, String)> = [
         ("HOME", HOME_DIR.to_owned()),
         ("PATH", "/usr/local/bin:/usr/bin:/bin".to_owned()),
         ("LANG", "C.UTF-8".to_owned()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v))
+    .to_vec();
+    env.extend(model_env(session));
+    ClaudeRequest::Start {
+        program: "claude".into(),
+        args,
+        env,
+        cwd: WORKSPACE_DIR.into(),
+    }
+}
+
+/// What any Claude process in the sandbox (turns, or the TUI in a terminal) needs to reach
+/// the model: the agent's loopback tunnel and the session's dummy key.
+pub fn model_env(session: &SessionRow) -> Vec<(String, String)> {
+    [
         ("ANTHROPIC_BASE_URL", MODEL_ENDPOINT.to_owned()),
         ("ANTHROPIC_API_KEY", dummy_api_key(session)),
         // Without it the CLI waits on unreachable telemetry hosts (13.7 s vs 1.3 s per run).
@@ -51,13 +67,7 @@ pub fn start_request(session: &SessionRow) -> ClaudeRequest {
         ("DISABLE_AUTOUPDATER", "1".to_owned()),
     ]
     .map(|(k, v)| (k.to_owned(), v))
-    .to_vec();
-    ClaudeRequest::Start {
-        program: "claude".into(),
-        args,
-        env,
-        cwd: WORKSPACE_DIR.into(),
-    }
+    .to_vec()
 }
 
 /// A user turn (stream-json input).

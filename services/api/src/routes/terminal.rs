@@ -1,0 +1,146 @@
+//! `GET /api/v1/sessions/{id}/terminal` (WebSocket): a terminal in the session's sandbox, relayed
+//! to the session-manager that holds the sandbox's agent connection.
+//!
+//! Query: `program=bash|claude` (default bash), `cols`, `rows` for a new terminal, or
+//! `pty_id=N` to re-attach to one that is still running (its recent output comes first).
+//! Frames: binary both ways are terminal bytes; text frames are JSON control messages —
+//! client → `{"type":"resize","cols":…,"rows":…}` or `{"type":"close"}` (hang up); server →
+//! `{"type":"opened"|"attached","pty_id":…}`, `{"type":"exit",…}`, `{"type":"error",…}`.
+//! Owners of the session and admins only. Closing the socket leaves the terminal running.
+
+use crate::auth::extract::check_ws_origin;
+use crate::auth::Authz;
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures::{SinkExt as _, StreamExt as _};
+use rc_auth::perm;
+use rc_errors::{AppError, AppResult, ErrorCode};
+use serde::Deserialize;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message as Upstream;
+use uuid::Uuid;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(super::resource("/sessions/{id}/terminal").get(terminal));
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TerminalQuery {
+    pub program: Option<String>,
+    pub pty_id: Option<u64>,
+    pub cols: Option<u16>,
+    pub rows: Option<u16>,
+}
+
+pub async fn terminal(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsWrite>,
+    path: web::Path<Uuid>,
+    query: web::Query<TerminalQuery>,
+) -> AppResult<HttpResponse> {
+    check_ws_origin(&req, &state)?;
+    let program = query.program.as_deref().unwrap_or("bash");
+    if !matches!(program, "bash" | "claude") {
+        return Err(AppError::validation("program", "must be bash or claude"));
+    }
+    let session_id = path.into_inner();
+    let target = rc_domain::terminals::open(&state.domain, &g, session_id, program).await?;
+    let mut url = format!("{}?program={program}", target.url.replacen("http", "ws", 1));
+    if let Some(pty_id) = query.pty_id {
+        url.push_str(&format!("&pty_id={pty_id}"));
+    }
+    if let (Some(cols), Some(rows)) = (query.cols, query.rows) {
+        url.push_str(&format!("&cols={cols}&rows={rows}"));
+    }
+    let mut upstream_req = url
+        .into_client_request()
+        .map_err(|e| AppError::internal(anyhow::anyhow!("terminal url: {e}")))?;
+    let token = format!(
+        "Bearer {}",
+        state.settings().session_manager.internal_token.expose()
+    );
+    upstream_req.headers_mut().insert(
+        "authorization",
+        token
+            .parse()
+            .map_err(|_| AppError::internal(anyhow::anyhow!("internal token is not a header")))?,
+    );
+    let upstream = match tokio_tungstenite::connect_async(upstream_req).await {
+        Ok((upstream, _)) => upstream,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let status = response.status().as_u16();
+            let detail = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            return Err(match status {
+                409 => AppError::conflict(
+                    "the session's sandbox is not attached yet; retry in a moment",
+                ),
+                _ => AppError::new(
+                    ErrorCode::ServiceUnavailable,
+                    format!("the sandbox node refused the terminal ({status}): {detail}"),
+                ),
+            });
+        }
+        Err(err) => {
+            return Err(AppError::unavailable(
+                "the session's sandbox node",
+                anyhow::anyhow!("{err}"),
+            ))
+        }
+    };
+    let (response, session, messages) = actix_ws::handle(&req, body)
+        .map_err(|e| AppError::validation("upgrade", format!("not a WebSocket upgrade: {e}")))?;
+    actix_web::rt::spawn(relay(session, messages, upstream));
+    Ok(response)
+}
+
+type UpstreamSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Copies frames both ways until either side closes.
+async fn relay(
+    mut client: actix_ws::Session,
+    mut from_client: actix_ws::MessageStream,
+    upstream: UpstreamSocket,
+) {
+    let (mut to_node, mut from_node) = upstream.split();
+    loop {
+        tokio::select! {
+            frame = from_client.next() => {
+                let forwarded = match frame {
+                    Some(Ok(actix_ws::Message::Binary(data))) => to_node.send(Upstream::Binary(data)).await,
+                    Some(Ok(actix_ws::Message::Text(text))) => to_node.send(Upstream::Text(text.to_string().into())).await,
+                    Some(Ok(actix_ws::Message::Ping(data))) => {
+                        if client.pong(&data).await.is_err() {
+                            break;
+                        }
+                        Ok(())
+                    }
+                    Some(Ok(actix_ws::Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Ok(_)) => Ok(()),
+                };
+                if forwarded.is_err() {
+                    break;
+                }
+            }
+            frame = from_node.next() => {
+                let forwarded = match frame {
+                    Some(Ok(Upstream::Binary(data))) => client.binary(data).await,
+                    Some(Ok(Upstream::Text(text))) => client.text(text.to_string()).await,
+                    Some(Ok(Upstream::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Ok(_)) => Ok(()),
+                };
+                if forwarded.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to_node.close().await;
+    let _ = client.close(None).await;
+}
