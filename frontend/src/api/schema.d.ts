@@ -58,6 +58,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/approvals/{id}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Creates a signed link that decides this pending request once, without a login, as the
+         *     caller, until `expires_at` (`approvals.link_ttl_secs`, default 5 minutes). Needs the same
+         *     rights as deciding.
+         */
+        post: operations["approvals_create_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-logs": {
         parameters: {
             query?: never;
@@ -581,6 +602,16 @@ export interface components {
             /** Format: uuid */
             task_id?: string | null;
             tool_name: string;
+        };
+        /** @description What a minted link looks like to its creator. */
+        ApprovalLink: {
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * @description `{api.public_url}/approve/{token}`; anyone holding it can decide once, until
+             *     `expires_at`, as the user who created it. Treat it like a password.
+             */
+            url: string;
         };
         /** @enum {string} */
         ApprovalState: "pending" | "allowed" | "denied" | "expired";
@@ -1107,6 +1138,51 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approvals_create_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalLink"];
                 };
             };
             403: {

@@ -182,7 +182,7 @@ pub async fn get(
     Ok(approval)
 }
 
-async fn fetch(db: &sqlx::PgPool, org_id: Uuid, id: Uuid) -> AppResult<Approval> {
+pub(crate) async fn fetch(db: &sqlx::PgPool, org_id: Uuid, id: Uuid) -> AppResult<Approval> {
     sqlx::query_as!(
         Approval,
         r#"SELECT id, session_id, task_id, tool_name, input, state AS "state: ApprovalState",
@@ -196,7 +196,7 @@ async fn fetch(db: &sqlx::PgPool, org_id: Uuid, id: Uuid) -> AppResult<Approval>
     .ok_or_else(|| AppError::not_found("approval"))
 }
 
-fn not_found_as_approval(err: AppError) -> AppError {
+pub(crate) fn not_found_as_approval(err: AppError) -> AppError {
     if err.status() == 404 {
         AppError::not_found("approval")
     } else {
@@ -308,6 +308,14 @@ pub async fn decide(
         .map_err(bus_unavailable)?;
     tx.commit().await?;
     Ok(decided)
+}
+
+/// 409 unless the request still waits for a decision (used before minting a link).
+pub(crate) fn ensure_pending(approval: &Approval) -> AppResult<()> {
+    if approval.state == ApprovalState::Pending && approval.expires_at > Utc::now() {
+        return Ok(());
+    }
+    Err(already_decided(approval))
 }
 
 fn already_decided(approval: &Approval) -> AppError {

@@ -10,6 +10,7 @@
 //!   "not found", never "forbidden", so existence does not leak;
 //! - every mutation writes its audit row in the same transaction as the change.
 
+pub mod approval_links;
 pub mod approvals;
 pub mod audit;
 pub mod events;

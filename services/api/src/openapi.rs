@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
         routes::tasks::list, routes::tasks::create, routes::tasks::get, routes::tasks::cancel,
         routes::tasks::queue, routes::tasks::reorder,
         routes::events::history,
-        routes::approvals::pending, routes::approvals::get, routes::approvals::decide,
+        routes::approvals::pending, routes::approvals::get, routes::approvals::decide, routes::approval_links::create,
         routes::audit::list, routes::audit::export,
         routes::usage::report,
     ),

@@ -4,6 +4,7 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::HttpMessage as _;
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 
@@ -11,6 +12,32 @@ pub struct RootSpan;
 
 impl RootSpanBuilder for RootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
+        if request.path().starts_with("/approve/") {
+            // The path is a signed approval link's token, a credential: `root_span!` would
+            // record it (`http.target`), so this route's span names only the template.
+            let request_id = request
+                .extensions()
+                .get::<tracing_actix_web::RequestId>()
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            return tracing::info_span!(
+                "HTTP request",
+                http.method = %request.method(),
+                http.route = "/approve/{token}",
+                http.target = "/approve/{token}",
+                http.client_ip = %request.connection_info().realip_remote_addr().unwrap_or(""),
+                http.status_code = tracing::field::Empty,
+                otel.name = %format!("{} /approve/{{token}}", request.method()),
+                otel.kind = "server",
+                otel.status_code = tracing::field::Empty,
+                trace_id = tracing::field::Empty,
+                request_id = %request_id,
+                exception.message = tracing::field::Empty,
+                exception.details = tracing::field::Empty,
+                user_id = tracing::field::Empty,
+                org_id = tracing::field::Empty
+            );
+        }
         tracing_actix_web::root_span!(
             request,
             user_id = tracing::field::Empty,

@@ -401,6 +401,18 @@ impl MutationRoot {
         .await?)
     }
 
+    /// A signed link that decides this pending request once, without a login, as the caller
+    /// (valid `approvals.link_ttl_secs`, default 5 minutes). Same rights as deciding.
+    #[graphql(guard = "Require::<perm::TasksWrite>::new()")]
+    async fn create_approval_link(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> Result<rc_domain::approval_links::ApprovalLink> {
+        let g = granted::<perm::TasksWrite>(ctx).await?;
+        Ok(rc_domain::approval_links::create(&ctx.data::<AppState>()?.domain, &g, id).await?)
+    }
+
     /// Reorders the session's waiting tasks; `taskIds` lists every waiting task once.
     #[graphql(guard = "Require::<perm::TasksWrite>::new()")]
     async fn reorder_queue(

@@ -4,6 +4,7 @@
 // Tests fail loudly by design: unwrap is the assertion.
 #![allow(clippy::unwrap_used)]
 
+mod approval_links;
 mod audit;
 mod auth;
 mod contract;

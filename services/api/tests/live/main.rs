@@ -892,6 +892,73 @@ async fn files_through_the_api_respect_roles_and_etags_and_become_events() {
     assert!(audited >= 3, "{audited}");
 }
 
+#[tokio::test]
+async fn a_signed_link_approves_without_a_login_and_the_cli_runs_the_tool() {
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let task = live
+        .queue(session, &format!("[[tool:Bash:{GUARDED}]]"))
+        .await;
+    let events = collect(&mut socket, 0, requested).await;
+    let approval = events.last().unwrap()["approval_id"]
+        .as_str()
+        .expect("approval id")
+        .to_owned();
+    let (status, link) = live
+        .call(
+            Method::POST,
+            &format!("/api/v1/approvals/{approval}/link"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+    let path = link["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(helpers::PUBLIC_URL)
+        .unwrap()
+        .to_owned();
+    // A client with no cookie and no token, like a phone opening a notification.
+    let anonymous = reqwest::Client::new();
+    let page = anonymous.get(live.app.url(&path)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("ok.txt"));
+    let res = anonymous
+        .post(live.app.url(&path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("decision=allow")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let last = events.last().unwrap()["seq"].as_i64().unwrap();
+    let rest = collect(&mut socket, last, finished(task)).await;
+    let decided = rest
+        .iter()
+        .find(|e| e["kind"] == "approval_decided")
+        .expect("approval_decided event");
+    assert_eq!(decided["approval_id"], approval.as_str());
+    assert_eq!(decided["decision"], "allow");
+    assert_eq!(decided["via"], "link");
+    let result = rest
+        .iter()
+        .find(|e| e["kind"] == "tool_result")
+        .expect("tool_result");
+    assert_eq!(result["is_error"], false, "{result}");
+    assert!(result.to_string().contains("approved-run"), "{result}");
+    // Used once: a second tap says so.
+    let again = anonymous
+        .post(live.app.url(&path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("decision=deny")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+}
+
 /// Reads terminal frames until the accumulated output contains `needle`; returns the text
 /// control messages seen meanwhile and the output.
 async fn read_terminal_until(socket: &mut Socket, needle: &str) -> (Vec<Value>, String) {
