@@ -42,6 +42,30 @@ pub enum SessionCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         node_id: Option<String>,
     },
+    /// Change the running session (the row already says what it becomes).
+    Control {
+        session_id: Uuid,
+        org_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node_id: Option<String>,
+        control: SessionControl,
+    },
+}
+
+/// What a session control asks of the session's Claude process or sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum SessionControl {
+    /// End the conversation; the next prompt starts a new one in the same sandbox.
+    Clear,
+    SetModel {
+        model: String,
+    },
+    SetPermissionMode {
+        mode: String,
+    },
+    /// Restart the sandbox container; the conversation resumes.
+    Restart,
 }
 
 impl SessionCommand {
@@ -50,7 +74,8 @@ impl SessionCommand {
             Self::Create { session_id, .. }
             | Self::Start { session_id, .. }
             | Self::Stop { session_id, .. }
-            | Self::Delete { session_id, .. } => *session_id,
+            | Self::Delete { session_id, .. }
+            | Self::Control { session_id, .. } => *session_id,
         }
     }
 }
@@ -79,6 +104,7 @@ impl Message for SessionCommand {
             Self::Start { node_id, .. } => routed(node_id.as_ref(), "session.start"),
             Self::Stop { node_id, .. } => routed(node_id.as_ref(), "session.stop"),
             Self::Delete { node_id, .. } => routed(node_id.as_ref(), "session.delete"),
+            Self::Control { node_id, .. } => routed(node_id.as_ref(), "session.control"),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::pagination::{Page, PageRequest};
 use crate::{bus_unavailable, validate, Domain};
 use chrono::{DateTime, Utc};
 use rc_auth::{perm, Granted};
-use rc_bus::messages::SessionCommand;
+use rc_bus::messages::{SessionCommand, SessionControl};
 use rc_errors::{AppError, AppResult, ErrorCode};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -609,4 +609,142 @@ pub async fn delete(
         .map_err(bus_unavailable)?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Changes to a session's settings; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSession {
+    /// The model for the next turns (the running Claude process switches at once).
+    pub model: Option<String>,
+    /// default, acceptEdits, plan, dontAsk or bypassPermissions (from the next tool call).
+    pub permission_mode: Option<String>,
+}
+
+/// Changes the model and/or permission mode. The row changes at once (a restarted sandbox
+/// uses it); a running Claude process is switched by its session-manager.
+pub async fn update(
+    domain: &Domain,
+    granted: &Granted<perm::SessionsWrite>,
+    id: Uuid,
+    input: UpdateSession,
+) -> AppResult<Session> {
+    if input.model.is_none() && input.permission_mode.is_none() {
+        return Err(AppError::validation(
+            "model",
+            "nothing to change: give model and/or permission_mode",
+        ));
+    }
+    if let Some(model) = &input.model {
+        validate_model(model)?;
+    }
+    if let Some(mode) = &input.permission_mode {
+        if !PERMISSION_MODES.contains(&mode.as_str()) {
+            return Err(AppError::validation(
+                "permission_mode",
+                format!("must be one of {}", PERMISSION_MODES.join(", ")),
+            ));
+        }
+    }
+    let session = fetch_actionable(&domain.db, granted, id).await?;
+    if !session.state.is_active() {
+        return Err(AppError::conflict(
+            format!("the session is {:?}; start it first", session.state).to_lowercase(),
+        ));
+    }
+    let mut tx = domain.db.begin().await?;
+    let node_id = sqlx::query_scalar!(
+        "UPDATE sessions SET model = COALESCE($2, model), permission_mode = COALESCE($3, permission_mode), updated_at = now()
+         WHERE id = $1 RETURNING node_id",
+        id,
+        input.model,
+        input.permission_mode
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        granted,
+        Event::new("session.update", "session", id).details(serde_json::json!({
+            "model": input.model,
+            "permission_mode": input.permission_mode,
+        })),
+    )
+    .await?;
+    let mut controls = Vec::new();
+    if let Some(model) = input.model {
+        controls.push(SessionControl::SetModel { model });
+    }
+    if let Some(mode) = input.permission_mode {
+        controls.push(SessionControl::SetPermissionMode { mode });
+    }
+    for control in controls {
+        domain
+            .bus
+            .publish(&SessionCommand::Control {
+                session_id: id,
+                org_id: granted.org_id,
+                node_id: node_id.clone(),
+                control,
+            })
+            .await
+            .map_err(bus_unavailable)?;
+    }
+    tx.commit().await?;
+    fetch_visible(&domain.db, granted, id).await
+}
+
+/// `/clear` (a new conversation in the same sandbox) or a sandbox restart that resumes the
+/// conversation. Refused while a turn runs: cancel it first, so nothing is cut off unasked.
+pub async fn control(
+    domain: &Domain,
+    granted: &Granted<perm::SessionsWrite>,
+    id: Uuid,
+    control: SessionAction,
+) -> AppResult<Session> {
+    let session = fetch_actionable(&domain.db, granted, id).await?;
+    if session.state != SessionState::Running {
+        return Err(AppError::conflict(
+            format!("the session is {:?}; it must be running", session.state).to_lowercase(),
+        ));
+    }
+    let mut tx = domain.db.begin().await?;
+    let node_id = sqlx::query_scalar!("SELECT node_id FROM sessions WHERE id = $1 FOR UPDATE", id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let running = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM tasks WHERE session_id = $1 AND state = 'running') AS "running!""#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if running {
+        return Err(AppError::conflict(
+            "a turn is running; wait for it or cancel it first",
+        ));
+    }
+    let (action, message) = match control {
+        SessionAction::Clear => ("session.clear", SessionControl::Clear),
+        SessionAction::Restart => ("session.restart", SessionControl::Restart),
+    };
+    audit::record(&mut tx, granted, Event::new(action, "session", id)).await?;
+    domain
+        .bus
+        .publish(&SessionCommand::Control {
+            session_id: id,
+            org_id: granted.org_id,
+            node_id,
+            control: message,
+        })
+        .await
+        .map_err(bus_unavailable)?;
+    tx.commit().await?;
+    fetch_visible(&domain.db, granted, id).await
+}
+
+/// The session actions that are not settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionAction {
+    Clear,
+    Restart,
 }

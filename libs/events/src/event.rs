@@ -200,6 +200,13 @@ pub enum EventBody {
         state: SessionStatus,
         reason: Option<String>,
     },
+    /// A session control took effect: `clear` (a new conversation), `set_model`,
+    /// `set_permission_mode` (with the new `value`), or `restart` (the sandbox restarted; the
+    /// conversation resumes).
+    SessionControlled {
+        action: String,
+        value: Option<String>,
+    },
     /// A resource sample of the session's container.
     ContainerStats(ContainerStats),
     /// A file in the workspace changed (path relative to the workspace root).
@@ -262,6 +269,7 @@ impl EventBody {
             Self::TaskFinished { .. } => "task_finished",
             Self::QueueChanged { .. } => "queue_changed",
             Self::SessionStateChanged { .. } => "session_state_changed",
+            Self::SessionControlled { .. } => "session_controlled",
             Self::ContainerStats(_) => "container_stats",
             Self::FileChanged { .. } => "file_changed",
             Self::ApprovalDecided { .. } => "approval_decided",

@@ -43,36 +43,46 @@ impl ChangeSink for LogChanges {
     }
 }
 
-/// Publishes each change to the session's owning session-manager node. Best effort: the file
-/// operation already happened, so a broker outage loses the event (logged), never the write.
+/// Publishes each change to the session's owning session-manager node, in the order they
+/// happened (one publishing task; a task per change could overtake each other). Best effort:
+/// the file operation already happened, so a broker outage loses the event (logged), never
+/// the write.
 pub struct BusChanges {
-    pub bus: Arc<Bus>,
-    pub db: PgPool,
+    tx: tokio::sync::mpsc::UnboundedSender<FileChanged>,
+}
+
+impl BusChanges {
+    pub fn new(bus: Arc<Bus>, db: PgPool) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<FileChanged>();
+        tokio::spawn(async move {
+            while let Some(change) = rx.recv().await {
+                let node_id = sqlx::query_scalar!(
+                    "SELECT node_id FROM sessions WHERE id = $1",
+                    change.session_id
+                )
+                .fetch_optional(&db)
+                .await
+                .ok()
+                .flatten()
+                .flatten();
+                let message = TaskEvent::FileChanged {
+                    session_id: change.session_id,
+                    org_id: change.org_id,
+                    node_id,
+                    path: change.path.clone(),
+                    change: change.change.clone(),
+                };
+                if let Err(err) = bus.publish(&message).await {
+                    tracing::warn!(session_id = %change.session_id, path = %change.path, %err, "could not publish a file change");
+                }
+            }
+        });
+        Self { tx }
+    }
 }
 
 impl ChangeSink for BusChanges {
     fn file_changed(&self, change: FileChanged) {
-        let (bus, db) = (self.bus.clone(), self.db.clone());
-        tokio::spawn(async move {
-            let node_id = sqlx::query_scalar!(
-                "SELECT node_id FROM sessions WHERE id = $1",
-                change.session_id
-            )
-            .fetch_optional(&db)
-            .await
-            .ok()
-            .flatten()
-            .flatten();
-            let message = TaskEvent::FileChanged {
-                session_id: change.session_id,
-                org_id: change.org_id,
-                node_id,
-                path: change.path.clone(),
-                change: change.change.clone(),
-            };
-            if let Err(err) = bus.publish(&message).await {
-                tracing::warn!(session_id = %change.session_id, path = %change.path, %err, "could not publish a file change");
-            }
-        });
+        let _ = self.tx.send(change);
     }
 }

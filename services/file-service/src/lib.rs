@@ -109,10 +109,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let bus = Arc::new(rc_bus::Bus::new(&settings.amqp));
         let db = rc_db::pool(&settings.database)?;
-        let changes = Arc::new(BusChanges {
-            bus: bus.clone(),
-            db,
-        });
+        let changes = Arc::new(BusChanges::new(bus.clone(), db));
         let mut app = Self::build_with(settings, changes).await?;
         app.bus = Some(bus);
         Ok(app)

@@ -24,6 +24,7 @@ pub(crate) async fn serve(
     let (read, write) = tokio::io::split(stream);
     let mut reader = FrameReader::new(read, MAX_FRAME_BYTES);
     let mut writer = FrameWriter::new(write, MAX_FRAME_BYTES);
+    let mut refused = false;
     while let Some(request) = reader.recv::<ControlRequest>().await {
         alive.send_replace(());
         let reply = match request {
@@ -38,6 +39,7 @@ pub(crate) async fn serve(
                          the controller version {protocol_version}"
                     );
                     let _ = writer.send(&ControlEvent::Error { message }).await;
+                    refused = true;
                     break;
                 }
                 match accept_role(&role, files_role) {
@@ -57,6 +59,7 @@ pub(crate) async fn serve(
                     Err(message) => {
                         tracing::warn!(%client, id = me.id, %message, "refusing a hello");
                         let _ = writer.send(&ControlEvent::Error { message }).await;
+                        refused = true;
                         break;
                     }
                 }
@@ -75,8 +78,16 @@ pub(crate) async fn serve(
         }
     }
     let _ = writer.close().await;
+    if refused {
+        // Closing the connection at once could drop the refusal before the peer read it;
+        // the peer hangs up itself once it has (bounded, for one that does not).
+        let _ = tokio::time::timeout(REFUSAL_LINGER, reader.recv::<ControlRequest>()).await;
+    }
     me.mux.close();
 }
+
+/// How long a refused connection stays open for its peer to read why.
+const REFUSAL_LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A files role fixes the connection's root once; a controller hello on a files connection
 /// (or another root) is refused, so a connection cannot widen what it was granted.

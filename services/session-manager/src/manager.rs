@@ -183,6 +183,15 @@ impl Manager {
                     self.end_without_actor(session_id, &reason, false).await?;
                 }
             }
+            SessionManagerMessage::Session(SessionCommand::Control {
+                session_id,
+                control,
+                ..
+            }) => {
+                // A session this node does not run has nothing live to change: its row
+                // already holds the new settings for its next start.
+                self.send(session_id, Command::Control(control));
+            }
             SessionManagerMessage::Session(SessionCommand::Delete { session_id, .. }) => {
                 if !self.send(session_id, Command::Delete) {
                     self.end_without_actor(session_id, "deleted", true).await?;

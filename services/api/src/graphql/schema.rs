@@ -362,6 +362,44 @@ impl MutationRoot {
         Ok(true)
     }
 
+    /// Changes the model and/or permission mode of a session.
+    #[graphql(guard = "Require::<perm::SessionsWrite>::new()")]
+    async fn update_session(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: rc_domain::sessions::UpdateSession,
+    ) -> Result<Session> {
+        let g = granted::<perm::SessionsWrite>(ctx).await?;
+        Ok(rc_domain::sessions::update(&ctx.data::<AppState>()?.domain, &g, id, input).await?)
+    }
+
+    /// `/clear`: a new Claude conversation in the same sandbox.
+    #[graphql(guard = "Require::<perm::SessionsWrite>::new()")]
+    async fn clear_session(&self, ctx: &Context<'_>, id: Uuid) -> Result<Session> {
+        let g = granted::<perm::SessionsWrite>(ctx).await?;
+        Ok(rc_domain::sessions::control(
+            &ctx.data::<AppState>()?.domain,
+            &g,
+            id,
+            rc_domain::sessions::SessionAction::Clear,
+        )
+        .await?)
+    }
+
+    /// Restarts the sandbox; the conversation resumes.
+    #[graphql(guard = "Require::<perm::SessionsWrite>::new()")]
+    async fn restart_session(&self, ctx: &Context<'_>, id: Uuid) -> Result<Session> {
+        let g = granted::<perm::SessionsWrite>(ctx).await?;
+        Ok(rc_domain::sessions::control(
+            &ctx.data::<AppState>()?.domain,
+            &g,
+            id,
+            rc_domain::sessions::SessionAction::Restart,
+        )
+        .await?)
+    }
+
     #[graphql(guard = "Require::<perm::TasksWrite>::new()")]
     async fn create_task(
         &self,

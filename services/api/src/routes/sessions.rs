@@ -4,14 +4,21 @@ use crate::auth::Authz;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use rc_auth::perm;
-use rc_domain::sessions::{CreateSession, Session, SessionFilter};
+use rc_domain::sessions::{CreateSession, Session, SessionAction, SessionFilter, UpdateSession};
 use rc_domain::Page;
 use rc_errors::{AppResult, ErrorBody};
 use uuid::Uuid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/sessions").get(list).post(create))
-        .service(resource("/sessions/{id}").get(get).delete(delete))
+        .service(
+            resource("/sessions/{id}")
+                .get(get)
+                .patch(update)
+                .delete(delete),
+        )
+        .service(resource("/sessions/{id}/clear").post(clear))
+        .service(resource("/sessions/{id}/restart").post(restart))
         .service(resource("/sessions/{id}/stop").post(stop))
         .service(resource("/sessions/{id}/start").post(start));
 }
@@ -87,4 +94,48 @@ pub async fn delete(
 ) -> AppResult<HttpResponse> {
     rc_domain::sessions::delete(&state.domain, &g, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Changes the model and/or permission mode; a running Claude process switches at once.
+#[utoipa::path(operation_id = "sessions_update", patch, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path)), request_body = UpdateSession,
+    responses((status = 200, body = Session), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsWrite>,
+    path: web::Path<Uuid>,
+    body: web::Json<UpdateSession>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        rc_domain::sessions::update(&state.domain, &g, path.into_inner(), body.into_inner())
+            .await?,
+    ))
+}
+
+/// `/clear`: the next prompt starts a new Claude conversation in the same sandbox (409 while
+/// a turn runs).
+#[utoipa::path(operation_id = "sessions_clear", post, path = "/api/v1/sessions/{id}/clear", tag = "sessions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn clear(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsWrite>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        rc_domain::sessions::control(&state.domain, &g, path.into_inner(), SessionAction::Clear)
+            .await?,
+    ))
+}
+
+/// Restarts the sandbox container; the conversation resumes (409 while a turn runs).
+#[utoipa::path(operation_id = "sessions_restart", post, path = "/api/v1/sessions/{id}/restart", tag = "sessions", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn restart(
+    state: web::Data<AppState>,
+    Authz(g): Authz<perm::SessionsWrite>,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        rc_domain::sessions::control(&state.domain, &g, path.into_inner(), SessionAction::Restart)
+            .await?,
+    ))
 }

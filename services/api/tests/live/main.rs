@@ -36,6 +36,8 @@ struct Live {
     sm_stop: Option<tokio::sync::oneshot::Sender<()>>,
     sm: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _fake_stop: tokio::sync::oneshot::Sender<()>,
+    /// The scripted model's base URL (its request log is at `/_fake/requests`).
+    fake_url: String,
     files_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -53,6 +55,7 @@ impl Live {
         })
         .unwrap();
         let upstream = fake.base_url();
+        let fake_url = upstream.clone();
         let (fake_stop, fake_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(fake.run_until_stopped(async move {
             let _ = fake_rx.await;
@@ -90,6 +93,7 @@ impl Live {
             sm_stop: Some(sm_stop),
             sm: Some(sm),
             _fake_stop: fake_stop,
+            fake_url,
             files_stop: None,
         }
     }
@@ -1087,4 +1091,136 @@ async fn the_claude_tui_starts_at_its_prompt_in_a_terminal() {
     // the prompt screen shows up (claude-cli.md §8).
     let (_, screen) = read_terminal_until(&mut tui, "mode on").await;
     assert!(!screen.contains("trust"), "no trust dialog: {screen:?}");
+}
+
+#[tokio::test]
+async fn session_controls_restart_resumes_clear_forgets_and_model_and_mode_switch_live() {
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let mut last = 0;
+    let turn = |prompt: String| {
+        let live = &live;
+        async move { live.queue(session, &prompt).await }
+    };
+    let first = turn("please remember the word apple".into()).await;
+    let events = collect(&mut socket, last, finished(first)).await;
+    last = events.last().unwrap()["seq"].as_i64().unwrap();
+
+    // Restart the sandbox: the conversation resumes.
+    let (status, body) = live
+        .call(
+            Method::POST,
+            &format!("/api/v1/sessions/{session}/restart"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let events = collect(&mut socket, last, |e| {
+        e["kind"] == "session_controlled" && e["action"] == "restart"
+    })
+    .await;
+    last = events.last().unwrap()["seq"].as_i64().unwrap();
+    let resumed = turn("[[echo]] after the restart".into()).await;
+    let events = collect(&mut socket, last, finished(resumed)).await;
+    last = events.last().unwrap()["seq"].as_i64().unwrap();
+    let text = live.task(resumed).await["result"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The first exchange (user + assistant) came along: the conversation resumed.
+    assert!(
+        text.contains("received 3 messages"),
+        "resumed conversation: {text}"
+    );
+
+    // /clear: the next turn starts a new conversation.
+    let (status, body) = live
+        .call(
+            Method::POST,
+            &format!("/api/v1/sessions/{session}/clear"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cleared = turn("[[echo]] after the clear".into()).await;
+    let events = collect(&mut socket, last, finished(cleared)).await;
+    last = events.last().unwrap()["seq"].as_i64().unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e["kind"] == "session_controlled" && e["action"] == "clear"));
+    let task = live.task(cleared).await;
+    let text = task["result"]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{task}"))
+        .to_owned();
+    assert!(
+        text.contains("received 1 message"),
+        "a new conversation: {text}"
+    );
+
+    // Model and permission mode switch the live process.
+    let (status, body) = live
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/sessions/{session}"),
+            Some(json!({"model": "claude-haiku-4-5", "permission_mode": "acceptEdits"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["model"], "claude-haiku-4-5");
+    assert_eq!(body["permission_mode"], "acceptEdits");
+    let (status, err) = live
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/sessions/{session}"),
+            Some(json!({"permission_mode": "yolo"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["error"]["field"], "permission_mode");
+    let edit = turn("[[tool:Write:/workspace/accepted.txt:written without asking]]".into()).await;
+    let events = collect(&mut socket, last, finished(edit)).await;
+    assert!(
+        !events.iter().any(|e| e["kind"] == "permission_requested"),
+        "acceptEdits lets the write through"
+    );
+    let controls: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "session_controlled")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(controls, ["set_model", "set_permission_mode"]);
+    let requests: Vec<Value> = reqwest::get(format!("{}/_fake/requests", live.fake_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last_model = requests
+        .iter()
+        .rev()
+        .find(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/v1/messages"))
+        })
+        .map(|r| r["body"]["model"].clone());
+    assert_eq!(last_model, Some(json!("claude-haiku-4-5")));
+    // Clearing while a turn runs is refused.
+    let slow = turn("[[slow:100:50]]".into()).await;
+    collect(
+        &mut socket,
+        events.last().unwrap()["seq"].as_i64().unwrap(),
+        |e| e["kind"] == "task_started" && e["task_id"] == slow.to_string(),
+    )
+    .await;
+    let (status, _) = live
+        .call(
+            Method::POST,
+            &format!("/api/v1/sessions/{session}/clear"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
 }

@@ -44,6 +44,8 @@ pub enum Command {
     ApprovalDecided {
         approval_id: Uuid,
     },
+    /// Clear the conversation, switch model or permission mode, or restart the sandbox.
+    Control(rc_bus::messages::SessionControl),
     /// A workspace file changed through the file API (published as an event).
     FileChanged {
         path: String,
@@ -96,6 +98,8 @@ struct Actor {
     announced_queue: Option<Vec<Uuid>>,
     /// Permission requests waiting for a decision, by approval id.
     approvals: HashMap<Uuid, PendingApproval>,
+    /// The next Claude exit was asked for (`/clear`): it does not count as a crash.
+    expected_exit: bool,
 }
 
 /// A `can_use_tool` request of the running Claude process that nobody answered yet.
@@ -146,6 +150,7 @@ pub async fn run(
         live,
         announced_queue: None,
         approvals: HashMap::new(),
+        expected_exit: false,
         shared,
         sandbox: row.sandbox_name.clone().unwrap_or_default(),
         row,
@@ -523,6 +528,12 @@ impl Actor {
                     Some(Command::Stats(stats)) => self.event(EventBody::ContainerStats(stats), self.running_id()).await?,
                     Some(Command::ApprovalDecided { approval_id }) => self.deliver_decision(&mut tx, approval_id).await?,
                     Some(Command::FileChanged { path, change }) => self.event(EventBody::FileChanged { path, change }, self.running_id()).await?,
+                    Some(Command::Control(control)) => {
+                        if self.control(&mut tx, control).await? {
+                            // The sandbox is going down: re-attach once it is back.
+                            return Ok(None);
+                        }
+                    }
                 },
                 event = rx.recv() => {
                     let Some(Ok(first)) = event else { return Ok(None) };
@@ -802,7 +813,11 @@ impl Actor {
         self.approvals
             .retain(|_, p| !withdrawn.contains(&p.request_id));
         self.approvals.extend(asked);
-        if restart_claude {
+        if restart_claude && std::mem::take(&mut self.expected_exit) {
+            if tx.send(claude::start_request(&self.row)).await.is_err() {
+                return Err(Fault::Transient("the agent channel broke".into()));
+            }
+        } else if restart_claude {
             self.claude_exits += 1;
             if self.claude_exits > MAX_CLAUDE_RESTARTS {
                 return Err(format!(
@@ -819,7 +834,8 @@ impl Actor {
 
     /// Starts the next queued task unless one runs; true when one was started.
     async fn start_next_task(&mut self, tx: &mut ClaudeSender) -> Result<bool, Fault> {
-        if self.running.is_some() {
+        // While a `/clear` replaces the Claude process, prompts wait for the new one.
+        if self.running.is_some() || self.expected_exit {
             return Ok(false);
         }
         let Some((id, prompt)) = store::start_next_task(&self.shared.db, &self.row)
@@ -847,6 +863,74 @@ impl Actor {
         self.send_line(tx, claude::user_line(&prompt)).await?;
         self.announce_queue().await?;
         Ok(true)
+    }
+
+    /// Applies a session control. True when the sandbox was stopped to be restarted (the
+    /// caller re-attaches; the drive loop starts the container again and Claude resumes).
+    async fn control(
+        &mut self,
+        tx: &mut ClaudeSender,
+        control: rc_bus::messages::SessionControl,
+    ) -> Result<bool, Fault> {
+        use rc_bus::messages::SessionControl;
+        let request_id = format!("control-{}", Uuid::now_v7().simple());
+        let (action, value) = match control {
+            SessionControl::SetModel { model } => {
+                let line = claude::control_line(&request_id, "set_model", "model", &model);
+                self.send_line(tx, line).await?;
+                self.row.model = model.clone();
+                ("set_model", Some(model))
+            }
+            SessionControl::SetPermissionMode { mode } => {
+                let line = claude::control_line(&request_id, "set_permission_mode", "mode", &mode);
+                self.send_line(tx, line).await?;
+                self.row.permission_mode = mode.clone();
+                ("set_permission_mode", Some(mode))
+            }
+            SessionControl::Clear => {
+                // Forget the conversation, then end the process: its exit restarts Claude
+                // without `--resume`, i.e. a new conversation in the same sandbox.
+                store::forget_conversation(&self.shared.db, self.row.id)
+                    .await
+                    .map_err(db_error)?;
+                self.row.claude_session_id = None;
+                self.expected_exit = true;
+                if tx
+                    .send(ClaudeRequest::Stop { grace_ms: 2000 })
+                    .await
+                    .is_err()
+                {
+                    return Err(Fault::Transient("the agent channel broke".into()));
+                }
+                ("clear", None)
+            }
+            SessionControl::Restart => {
+                self.event(
+                    EventBody::SessionControlled {
+                        action: "restart".into(),
+                        value: None,
+                    },
+                    self.running_id(),
+                )
+                .await?;
+                let grace = self.shared.settings.session_manager.stop_grace_secs;
+                self.shared
+                    .engine
+                    .stop(&self.sandbox, grace)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                return Ok(true);
+            }
+        };
+        self.event(
+            EventBody::SessionControlled {
+                action: action.into(),
+                value,
+            },
+            self.running_id(),
+        )
+        .await?;
+        Ok(false)
     }
 
     /// Publishes the waiting tasks and their positions when they changed since the last

@@ -87,6 +87,14 @@ pub fn interrupt_line(request_id: &str) -> String {
         .to_string()
 }
 
+/// A control request with one argument (`set_model` / `model`, `set_permission_mode` /
+/// `mode`; claude-cli.md §3): applies from the next model call or tool use.
+pub fn control_line(request_id: &str, subtype: &str, key: &str, value: &str) -> String {
+    let mut request = json!({"subtype": subtype});
+    request[key] = json!(value);
+    json!({"type": "control_request", "request_id": request_id, "request": request}).to_string()
+}
+
 /// Answers a `can_use_tool` request with a denial (`message` is required by the CLI).
 pub fn deny_line(request_id: &str, message: &str) -> String {
     json!({

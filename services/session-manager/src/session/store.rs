@@ -477,3 +477,14 @@ impl EventWriter {
         Ok(())
     }
 }
+
+/// `/clear`: the next Claude process starts a new conversation instead of resuming.
+pub async fn forget_conversation(db: &PgPool, session_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE sessions SET claude_session_id = NULL WHERE id = $1",
+        session_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
