@@ -175,6 +175,11 @@ pub fn origin_allowed(state: &AppState, origin: &str) -> bool {
 /// covered by CORS: without this, any site could open a socket with the user's cookie.
 /// Non-browser clients send no `Origin` and authenticate with a bearer token.
 pub fn check_ws_origin(req: &HttpRequest, state: &AppState) -> AppResult<()> {
+    reject_foreign_origin(req, state, "WebSocket connections")
+}
+
+/// An `Origin` header, when sent, must be the platform's own (or a configured extra one).
+fn reject_foreign_origin(req: &HttpRequest, state: &AppState, what: &str) -> AppResult<()> {
     if let Some(origin) = req
         .headers()
         .get(actix_web::http::header::ORIGIN)
@@ -183,7 +188,7 @@ pub fn check_ws_origin(req: &HttpRequest, state: &AppState) -> AppResult<()> {
         if !origin_allowed(state, origin) {
             return Err(AppError::new(
                 ErrorCode::CsrfRejected,
-                format!("WebSocket connections from origin {origin} are not allowed"),
+                format!("{what} from origin {origin} are not allowed"),
             ));
         }
     }
@@ -243,18 +248,7 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> AppResult<Call
 /// Double-submit token plus Origin check: a cross-site form or fetch can carry the cookie but
 /// can neither read the CSRF cookie nor forge the Origin header.
 fn check_csrf(req: &HttpRequest, state: &AppState, session: &LoginSession) -> AppResult<()> {
-    if let Some(origin) = req
-        .headers()
-        .get(actix_web::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    {
-        if !origin_allowed(state, origin) {
-            return Err(AppError::new(
-                ErrorCode::CsrfRejected,
-                format!("requests from origin {origin} are not allowed"),
-            ));
-        }
-    }
+    reject_foreign_origin(req, state, "requests")?;
     let sent = req
         .headers()
         .get(CSRF_HEADER)

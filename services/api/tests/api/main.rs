@@ -8,6 +8,7 @@ mod approval_links;
 mod audit;
 mod auth;
 mod contract;
+mod controls;
 mod errors;
 mod events;
 mod graphql;
