@@ -38,6 +38,8 @@ struct Live {
     _fake_stop: tokio::sync::oneshot::Sender<()>,
     /// The scripted model's base URL (its request log is at `/_fake/requests`).
     fake_url: String,
+    /// session-manager's settings, to start it again.
+    sm_settings: rc_config::Settings,
     files_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -71,6 +73,7 @@ impl Live {
         settings.model_proxy.api_key = Some(rc_config::Secret::new("sk-ant-test-only"));
         tweak(&mut settings);
         let node = settings.session_manager.node_id.clone();
+        let sm_settings = settings.clone();
         let sm = session_manager::Application::build(settings)
             .await
             .expect("session-manager builds");
@@ -94,8 +97,27 @@ impl Live {
             sm: Some(sm),
             _fake_stop: fake_stop,
             fake_url,
+            sm_settings,
             files_stop: None,
         }
+    }
+
+    /// Stops session-manager gracefully (sandboxes keep running) and starts it again.
+    async fn restart_session_manager(&mut self) {
+        if let Some(stop) = self.sm_stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(sm) = self.sm.take() {
+            sm.await.unwrap().unwrap();
+        }
+        let sm = session_manager::Application::build(self.sm_settings.clone())
+            .await
+            .expect("session-manager builds again");
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        self.sm = Some(tokio::spawn(sm.run_until_stopped(async move {
+            let _ = rx.await;
+        })));
+        self.sm_stop = Some(stop);
     }
 
     /// Starts file-service in-process and points the api at it (the api restarts).
@@ -1223,4 +1245,47 @@ async fn session_controls_restart_resumes_clear_forgets_and_model_and_mode_switc
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn the_queue_survives_restarts_of_the_api_and_session_manager() {
+    let mut live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let first = live.queue(session, "first [[slow:30:50]]").await;
+    let second = live.queue(session, "second").await;
+    let third = live.queue(session, "third").await;
+    let seen = collect(&mut socket, 0, |e| {
+        e["kind"] == "task_started" && e["task_id"] == first.to_string()
+    })
+    .await;
+    let last = seen.last().unwrap()["seq"].as_i64().unwrap();
+    drop(socket);
+    // Both services go away mid-turn and come back.
+    live.restart_session_manager().await;
+    live.app.restart().await;
+    let mut socket = live.events(session, last).await;
+    collect(&mut socket, last, finished(third)).await;
+    let (_, history) = live
+        .call(
+            Method::GET,
+            &format!("/api/v1/sessions/{session}/events?limit=1000"),
+            None,
+        )
+        .await;
+    let started: Vec<String> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "task_started")
+        .map(|e| e["task_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        started,
+        [first.to_string(), second.to_string(), third.to_string()],
+        "each task started once, in order"
+    );
+    for id in [first, second, third] {
+        assert_eq!(live.task(id).await["state"], "succeeded", "{id}");
+    }
 }
