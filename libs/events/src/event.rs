@@ -15,8 +15,12 @@ use uuid::Uuid;
 /// One stored event of a session.
 ///
 /// On the wire the body is flattened into the envelope, so a client reads one flat object:
-/// `{"seq":7,"task_id":"…","at":"…","kind":"text_delta","index":0,"text":"Hel"}`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// `{"seq":7,"task_id":"…","at":"…","kind":"text_delta","index":0,"text":"Hel"}`. Some bodies
+/// name their task themselves (`task_started`, `task_finished`); the flat object then carries
+/// `task_id` once (the envelope's), which is why (de)serialisation is written out here rather
+/// than derived with `#[serde(flatten)]` (that would emit the key twice, which strict JSON
+/// readers reject).
+#[derive(Clone, Debug, PartialEq)]
 pub struct SessionEvent {
     /// Position in the session's event stream (`session_events.seq`): gap-free, ordered, the
     /// resume point of a reconnecting client.
@@ -25,8 +29,59 @@ pub struct SessionEvent {
     pub task_id: Option<Uuid>,
     /// When the platform recorded the event (not the CLI's clock).
     pub at: DateTime<Utc>,
-    #[serde(flatten)]
     pub body: EventBody,
+}
+
+impl Serialize for SessionEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let mut flat = match serde_json::to_value(&self.body).map_err(S::Error::custom)? {
+            Value::Object(map) => map,
+            other => {
+                return Err(S::Error::custom(format!(
+                    "event body is not an object: {other}"
+                )))
+            }
+        };
+        flat.insert("seq".into(), Value::from(self.seq));
+        flat.insert(
+            "task_id".into(),
+            self.task_id
+                .map_or(Value::Null, |id| Value::String(id.to_string())),
+        );
+        flat.insert(
+            "at".into(),
+            serde_json::to_value(self.at).map_err(S::Error::custom)?,
+        );
+        flat.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut flat = serde_json::Map::<String, Value>::deserialize(deserializer)?;
+        let seq = flat
+            .remove("seq")
+            .and_then(|v| v.as_i64())
+            .ok_or_else(|| D::Error::missing_field("seq"))?;
+        let at = flat
+            .remove("at")
+            .ok_or_else(|| D::Error::missing_field("at"))
+            .and_then(|v| serde_json::from_value(v).map_err(D::Error::custom))?;
+        // Left in the map: the bodies that name their task read it from there.
+        let task_id = match flat.get("task_id") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(serde_json::from_value(v.clone()).map_err(D::Error::custom)?),
+        };
+        let body = EventBody::deserialize(Value::Object(flat)).map_err(D::Error::custom)?;
+        Ok(Self {
+            seq,
+            task_id,
+            at,
+            body,
+        })
+    }
 }
 
 impl SessionEvent {
@@ -322,5 +377,43 @@ fn json_type(value: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod envelope_tests {
+    use super::*;
+    use crate::platform::TaskOutcome;
+
+    #[test]
+    fn a_body_that_names_its_task_is_flat_with_one_task_id_and_round_trips() {
+        let task = Uuid::now_v7();
+        let event = SessionEvent::new(
+            9,
+            Some(task),
+            Utc::now(),
+            EventBody::TaskFinished {
+                task_id: task,
+                state: TaskOutcome::Succeeded,
+            },
+        );
+        let json = serde_json::to_string(&event).expect("serialise");
+        assert_eq!(json.matches("\"task_id\"").count(), 1, "{json}");
+        let back: SessionEvent = serde_json::from_str(&json).expect("strict parse");
+        assert_eq!(back, event);
+        // And an event between tasks.
+        let quiet = SessionEvent::new(
+            10,
+            None,
+            Utc::now(),
+            EventBody::QueueChanged { queued: vec![] },
+        );
+        let json = serde_json::to_value(&quiet).expect("serialise");
+        assert_eq!(json["kind"], "queue_changed");
+        assert!(json["task_id"].is_null());
+        assert_eq!(
+            serde_json::from_value::<SessionEvent>(json).expect("parse"),
+            quiet
+        );
     }
 }

@@ -150,12 +150,17 @@ pub struct TaskEnd {
     pub error: Option<String>,
 }
 
-/// A transaction that appends events with consecutive sequence numbers.
+/// A transaction that appends events with consecutive sequence numbers. Appended events are
+/// written together, in one statement, when the transaction commits: a turn streams
+/// hundreds of small events, and a round trip per row was most of the delay between the CLI
+/// printing a line and a watcher seeing it.
 pub struct EventWriter {
     tx: Transaction<'static, Postgres>,
     org_id: Uuid,
     session_id: Uuid,
     next_seq: i64,
+    /// Appended, not yet written.
+    pending: Vec<(i64, NewEvent)>,
     /// What this transaction appended, for the live stream once it committed.
     written: Vec<rc_events::SessionEvent>,
 }
@@ -167,33 +172,62 @@ impl EventWriter {
             org_id: session.org_id,
             session_id: session.id,
             next_seq,
+            pending: Vec::new(),
             written: Vec::new(),
         })
     }
 
+    /// Takes the next sequence number for `event` (written at commit).
     pub async fn append(&mut self, event: NewEvent) -> sqlx::Result<i64> {
         let seq = self.next_seq;
+        self.pending.push((seq, event));
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// Writes the pending events in one statement.
+    async fn flush(&mut self) -> sqlx::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut seqs = Vec::with_capacity(pending.len());
+        let mut tasks = Vec::with_capacity(pending.len());
+        let mut kinds = Vec::with_capacity(pending.len());
+        let mut payloads = Vec::with_capacity(pending.len());
+        let mut agent_seqs = Vec::with_capacity(pending.len());
+        for (seq, event) in &pending {
+            seqs.push(*seq);
+            tasks.push(event.task_id);
+            kinds.push(event.kind.to_owned());
+            payloads.push(event.payload.clone());
+            agent_seqs.push(event.agent_seq);
+        }
+        // `created_at` defaults to now(), the transaction's start: the same for the batch.
         let at = sqlx::query_scalar!(
-            "INSERT INTO session_events (org_id, session_id, seq, task_id, kind, payload, agent_seq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at",
+            r#"WITH inserted AS (
+                 INSERT INTO session_events (org_id, session_id, seq, task_id, kind, payload, agent_seq)
+                 SELECT $1, $2, e.seq, e.task_id, e.kind, e.payload, e.agent_seq
+                 FROM unnest($3::bigint[], $4::uuid[], $5::text[], $6::jsonb[], $7::bigint[])
+                      AS e(seq, task_id, kind, payload, agent_seq)
+                 RETURNING created_at)
+               SELECT max(created_at) AS "at!" FROM inserted"#,
             self.org_id,
             self.session_id,
-            seq,
-            event.task_id,
-            event.kind,
-            event.payload,
-            event.agent_seq
+            &seqs,
+            &tasks as &[Option<Uuid>],
+            &kinds,
+            &payloads,
+            &agent_seqs as &[Option<i64>]
         )
         .fetch_one(&mut *self.tx)
         .await?;
-        self.written.push(rc_events::SessionEvent::new(
-            seq,
-            event.task_id,
-            at,
-            event.body,
-        ));
-        self.next_seq += 1;
-        Ok(seq)
+        self.written.extend(
+            pending.into_iter().map(|(seq, event)| {
+                rc_events::SessionEvent::new(seq, event.task_id, at, event.body)
+            }),
+        );
+        Ok(())
     }
 
     pub async fn finish_task(&mut self, end: &TaskEnd) -> sqlx::Result<()> {
@@ -227,6 +261,7 @@ impl EventWriter {
         mut self,
         agent: Option<(Uuid, i64)>,
     ) -> sqlx::Result<(i64, Vec<rc_events::SessionEvent>)> {
+        self.flush().await?;
         if let Some((boot_id, agent_seq)) = agent {
             sqlx::query!(
                 "UPDATE sessions SET agent_boot_id = $2, agent_seq = $3, last_activity_at = now() WHERE id = $1",
