@@ -124,6 +124,8 @@ pub struct NewEvent {
     pub task_id: Option<Uuid>,
     /// The agent sequence number of the CLI line it came from.
     pub agent_seq: Option<i64>,
+    /// When session-manager had the event (read the CLI line, or made it): its `at`.
+    pub at: DateTime<Utc>,
 }
 
 impl NewEvent {
@@ -137,6 +139,7 @@ impl NewEvent {
             payload: body.to_payload()?,
             task_id,
             agent_seq: None,
+            at: Utc::now(),
         })
     }
 }
@@ -196,37 +199,36 @@ impl EventWriter {
         let mut kinds = Vec::with_capacity(pending.len());
         let mut payloads = Vec::with_capacity(pending.len());
         let mut agent_seqs = Vec::with_capacity(pending.len());
+        let mut ats = Vec::with_capacity(pending.len());
         for (seq, event) in &pending {
             seqs.push(*seq);
             tasks.push(event.task_id);
             kinds.push(event.kind.to_owned());
             payloads.push(event.payload.clone());
             agent_seqs.push(event.agent_seq);
+            ats.push(event.at);
         }
-        // `created_at` defaults to now(), the transaction's start: the same for the batch.
-        let at = sqlx::query_scalar!(
-            r#"WITH inserted AS (
-                 INSERT INTO session_events (org_id, session_id, seq, task_id, kind, payload, agent_seq)
-                 SELECT $1, $2, e.seq, e.task_id, e.kind, e.payload, e.agent_seq
-                 FROM unnest($3::bigint[], $4::uuid[], $5::text[], $6::jsonb[], $7::bigint[])
-                      AS e(seq, task_id, kind, payload, agent_seq)
-                 RETURNING created_at)
-               SELECT max(created_at) AS "at!" FROM inserted"#,
+        // Each event keeps the time session-manager had it (not the transaction's start), so
+        // `at` says when the platform knew, and latency figures start there.
+        sqlx::query!(
+            "INSERT INTO session_events (org_id, session_id, seq, task_id, kind, payload, agent_seq, created_at)
+             SELECT $1, $2, e.seq, e.task_id, e.kind, e.payload, e.agent_seq, e.at
+             FROM unnest($3::bigint[], $4::uuid[], $5::text[], $6::jsonb[], $7::bigint[], $8::timestamptz[])
+                  AS e(seq, task_id, kind, payload, agent_seq, at)",
             self.org_id,
             self.session_id,
             &seqs,
             &tasks as &[Option<Uuid>],
             &kinds,
             &payloads,
-            &agent_seqs as &[Option<i64>]
+            &agent_seqs as &[Option<i64>],
+            &ats
         )
-        .fetch_one(&mut *self.tx)
+        .execute(&mut *self.tx)
         .await?;
-        self.written.extend(
-            pending.into_iter().map(|(seq, event)| {
-                rc_events::SessionEvent::new(seq, event.task_id, at, event.body)
-            }),
-        );
+        self.written.extend(pending.into_iter().map(|(seq, event)| {
+            rc_events::SessionEvent::new(seq, event.task_id, event.at, event.body)
+        }));
         Ok(())
     }
 
