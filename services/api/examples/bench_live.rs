@@ -1096,11 +1096,11 @@ async fn run(harness: &Harness, knobs: &Knobs) -> anyhow::Result<()> {
         "",
     );
     println!(
-        "  added latency = client receive time - event `at`; `at` is Postgres now(), the start of\n  \
-         the transaction that stored the event's batch, so it includes waiting for that batch's\n  \
-         commit (and this in-process client's scheduling); same machine, same clock.\n  \
-         1st/batch p50 (relay tables): the same for the first event of each batch to arrive, i.e.\n  \
-         the batch's write and commit plus the relay, without the rest of the batch's delivery."
+        "  added latency = client receive time - event `at`; `at` is when session-manager had the\n  \
+         event (since 81b2005; before, the start of its batch's transaction), so it covers the\n  \
+         batch's write and commit, the Redis publish, the api's read and fan-out, the socket and\n  \
+         this in-process client's scheduling; same machine, same clock. The batches and\n  \
+         1st/batch columns group events by `at` and mean little since every event has its own."
     );
 
     for r in &relay {
