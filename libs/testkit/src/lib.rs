@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod bench;
 mod database;
 pub mod oidc;
 pub mod service;

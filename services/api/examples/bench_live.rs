@@ -55,6 +55,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use rc_auth::{authorize, perm, Actor, Credential, RequestMeta, Role};
 use rc_config::Settings;
+use rc_testkit::bench::{interrupted, machine};
 use serde_json::{json, Value};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -1125,33 +1126,6 @@ async fn run(harness: &Harness, knobs: &Knobs) -> anyhow::Result<()> {
         result.max()
     );
     Ok(())
-}
-
-async fn interrupted() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    format!("{cores} cores, load average {}", load.join(" "))
 }
 
 #[tokio::main]

@@ -62,6 +62,7 @@ use bollard::Docker;
 use rc_bus::messages::SessionCommand;
 use rc_bus::Bus;
 use rc_config::Settings;
+use rc_testkit::bench::{interrupted, machine};
 use serde_json::json;
 use session_manager::sandbox::{LABEL_NODE, LABEL_POOL};
 use session_manager::Application;
@@ -1037,33 +1038,6 @@ async fn run(bench: &mut Bench, knobs: &Knobs) -> anyhow::Result<Vec<String>> {
     ));
     bench.stop_app().await?;
     Ok(results)
-}
-
-async fn interrupted() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    format!("{cores} cores, load average {}", load.join(" "))
 }
 
 #[tokio::main]
