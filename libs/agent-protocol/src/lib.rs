@@ -12,6 +12,8 @@
 pub mod claude;
 pub mod client;
 pub mod control;
+#[cfg(feature = "docker")]
+pub mod docker;
 mod error;
 pub mod files;
 pub mod frame;

@@ -5,21 +5,16 @@
 //! kept and shared; each request opens its own `files` channel on it.
 
 use crate::files::Files;
-use bollard::container::LogOutput;
-use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::Docker;
-use futures::StreamExt as _;
+use rc_agent_protocol::docker::AgentIo;
 use rc_agent_protocol::AgentClient;
 use rc_errors::{AppError, ErrorCode};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Mutex;
 
 /// The workspace inside every sandbox (session-manager's `WORKSPACE_DIR`).
 pub const WORKSPACE: &str = "/workspace";
-/// The sandbox user; the agent runs as it too.
-const SANDBOX_USER: &str = "1000:1000";
 const CLIENT_NAME: &str = concat!("file-service/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Clone)]
@@ -83,59 +78,12 @@ impl Sandboxes {
         Ok(docker)
     }
 
-    /// `docker exec -i <sandbox> sandbox-agent attach` as the sandbox user: its stdout and
-    /// stdin as one byte stream (stderr goes to our log).
-    async fn attach(
-        &self,
-        sandbox: &str,
-    ) -> Result<
-        tokio::io::Join<Box<dyn AsyncRead + Send + Unpin>, Box<dyn AsyncWrite + Send + Unpin>>,
-        AppError,
-    > {
+    /// `docker exec -i <sandbox> sandbox-agent attach` as the sandbox user.
+    async fn attach(&self, sandbox: &str) -> Result<AgentIo, AppError> {
         let docker = self.docker().await?;
-        let exec = docker
-            .create_exec(
-                sandbox,
-                CreateExecOptions {
-                    cmd: Some(vec!["sandbox-agent", "attach"]),
-                    attach_stdin: Some(true),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    tty: Some(false),
-                    user: Some(SANDBOX_USER),
-                    ..Default::default()
-                },
-            )
+        rc_agent_protocol::docker::attach(&docker, sandbox)
             .await
-            .map_err(engine_error)?;
-        let StartExecResults::Attached { output, input } = docker
-            .start_exec(&exec.id, None)
-            .await
-            .map_err(engine_error)?
-        else {
-            return Err(AppError::internal(anyhow::anyhow!("exec started detached")));
-        };
-        let name = sandbox.to_owned();
-        let stdout = output.filter_map(move |item| {
-            let name = name.clone();
-            async move {
-                match item {
-                    Ok(LogOutput::StdOut { message }) => Some(Ok(message)),
-                    Ok(LogOutput::StdErr { message }) => {
-                        for line in String::from_utf8_lossy(&message).lines() {
-                            tracing::info!(sandbox = %name, agent = %line, "sandbox-agent");
-                        }
-                        None
-                    }
-                    Ok(_) => None,
-                    Err(err) => Some(Err(std::io::Error::other(err))),
-                }
-            }
-        });
-        let reader: Box<dyn AsyncRead + Send + Unpin> =
-            Box::new(tokio_util::io::StreamReader::new(Box::pin(stdout)));
-        let writer: Box<dyn AsyncWrite + Send + Unpin> = Box::new(input);
-        Ok(tokio::io::join(reader, writer))
+            .map_err(engine_error)
     }
 }
 

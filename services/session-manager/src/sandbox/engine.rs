@@ -14,7 +14,6 @@ use bollard::Docker;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +64,7 @@ pub struct SandboxStats {
 }
 
 /// The agent's stdin/stdout, as one duplex byte stream.
-pub type AgentIo =
-    tokio::io::Join<Box<dyn AsyncRead + Send + Unpin>, Box<dyn AsyncWrite + Send + Unpin>>;
+pub use rc_agent_protocol::docker::AgentIo;
 
 #[derive(Clone)]
 pub struct Engine {
@@ -295,48 +293,8 @@ impl Engine {
     /// Runs `sandbox-agent attach` in the sandbox and returns its stdin/stdout as one byte
     /// stream: the sandbox's one channel. The agent's stderr goes to our log.
     pub async fn attach_agent(&self, name: &str) -> Result<AgentIo, EngineError> {
-        let exec = self
-            .docker()
-            .await?
-            .create_exec(
-                name,
-                CreateExecOptions {
-                    cmd: Some(vec!["sandbox-agent", "attach"]),
-                    attach_stdin: Some(true),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    tty: Some(false),
-                    user: Some("1000:1000"),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        let StartExecResults::Attached { output, input } =
-            self.docker().await?.start_exec(&exec.id, None).await?
-        else {
-            return Err(EngineError::Refused("exec started detached".into()));
-        };
-        let sandbox = name.to_owned();
-        let stdout = output.filter_map(move |item| {
-            let sandbox = sandbox.clone();
-            async move {
-                match item {
-                    Ok(LogOutput::StdOut { message }) => Some(Ok(message)),
-                    Ok(LogOutput::StdErr { message }) => {
-                        for line in String::from_utf8_lossy(&message).lines() {
-                            tracing::info!(%sandbox, agent = %line, "sandbox-agent");
-                        }
-                        None
-                    }
-                    Ok(_) => None,
-                    Err(err) => Some(Err(std::io::Error::other(err))),
-                }
-            }
-        });
-        let reader: Box<dyn AsyncRead + Send + Unpin> =
-            Box::new(tokio_util::io::StreamReader::new(Box::pin(stdout)));
-        let writer: Box<dyn AsyncWrite + Send + Unpin> = Box::new(input);
-        Ok(tokio::io::join(reader, writer))
+        let docker = self.docker().await?;
+        Ok(rc_agent_protocol::docker::attach(&docker, name).await?)
     }
 
     /// Writes `content` to `path` inside the sandbox as root (mode 0444), where uid 1000 cannot
