@@ -1,7 +1,9 @@
 /// <reference types="vitest/config" />
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
-import { defineConfig, type ProxyOptions } from "vite";
+import { defineConfig, type Plugin, type ProxyOptions, transformWithOxc } from "vite";
+import { cacheVersion, precacheList } from "./src/pwa/precache";
 
 // The Rust api serves the built app from frontend/dist: index.html for unknown non-API GETs and
 // static files under /assets only, so every asset must be emitted there (no public/ directory).
@@ -34,8 +36,93 @@ const proxy = (ws: boolean): ProxyOptions => ({
   },
 });
 
+/** Light and dark page colours (styles.css `--surface`/`--bg`) for the manifest and theme-color. */
+const THEME = { light: "#ffffff", dark: "#1f1e1b", background: "#f7f7f5" };
+
+const ICONS = [
+  { file: "icon-192.png", sizes: "192x192", purpose: "any" },
+  { file: "icon-512.png", sizes: "512x512", purpose: "any" },
+  { file: "icon-maskable-192.png", sizes: "192x192", purpose: "maskable" },
+  { file: "icon-maskable-512.png", sizes: "512x512", purpose: "maskable" },
+] as const;
+
+const fromHere = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/**
+ * The installable app: emits `dist/manifest.webmanifest` and `dist/sw.js` at the dist root (the
+ * api serves exactly those two names from there), the icons under `assets/`, and links the
+ * manifest from index.html. The worker is `src/pwa/sw.ts` with its types stripped and the
+ * build's precache list (the app entry's static imports, see src/pwa/precache.ts) prepended.
+ * Build only: the dev server has no worker (it would cache modules being edited).
+ */
+function pwa(): Plugin {
+  const iconRefs = new Map<string, string>();
+  let svgRef = "";
+  return {
+    name: "rc-pwa",
+    apply: "build",
+    enforce: "post",
+    buildStart() {
+      for (const icon of ICONS) {
+        iconRefs.set(
+          icon.file,
+          this.emitFile({ type: "asset", name: icon.file, source: readFileSync(fromHere(`src/pwa/icons/${icon.file}`)) }),
+        );
+      }
+      svgRef = this.emitFile({ type: "asset", name: "icon.svg", source: readFileSync(fromHere("src/assets/favicon.svg")) });
+    },
+    transformIndexHtml: {
+      order: "post",
+      handler(_html, ctx) {
+        // Only the app page is installable; GraphiQL is a tool page inside it.
+        if (!ctx.filename.endsWith("index.html")) return [];
+        return [{ tag: "link", attrs: { rel: "manifest", href: "/manifest.webmanifest" }, injectTo: "head" }];
+      },
+    },
+    async generateBundle(_options, bundle) {
+      const url = (ref: string) => `/${this.getFileName(ref)}`;
+      const manifest = {
+        id: "/",
+        name: "Remote Claude",
+        short_name: "Claude",
+        description: "Claude Code in sandboxes, from your browser.",
+        start_url: "/",
+        scope: "/",
+        display: "standalone",
+        // The manifest has one colour each; index.html's theme-color metas follow the system theme.
+        theme_color: THEME.light,
+        background_color: THEME.background,
+        icons: [
+          ...ICONS.map((icon) => ({ src: url(iconRefs.get(icon.file) ?? ""), sizes: icon.sizes, type: "image/png", purpose: icon.purpose })),
+          { src: url(svgRef), sizes: "any", type: "image/svg+xml", purpose: "any" },
+        ],
+      };
+      this.emitFile({ type: "asset", fileName: "manifest.webmanifest", source: `${JSON.stringify(manifest, null, 2)}\n` });
+
+      const icon192 = url(iconRefs.get("icon-192.png") ?? "");
+      const precache = precacheList(bundle, {
+        entry: "index",
+        extra: ["/", icon192],
+      });
+      const html = Object.values(bundle).find((item) => item.fileName === "index.html");
+      const htmlSource = html?.type === "asset" ? String(html.source) : "";
+      const config = { version: cacheVersion([...precache, htmlSource]), precache, icon: icon192 };
+
+      const source = readFileSync(fromHere("src/pwa/sw.ts"), "utf8");
+      const { code } = await transformWithOxc(source, "sw.ts", { lang: "ts" });
+      // A classic worker script: the stripped module must not keep an empty export.
+      const body = code.replace(/^export \{\s*\};?\s*$/m, "");
+      this.emitFile({
+        type: "asset",
+        fileName: "sw.js",
+        source: `const __RC_SW_CONFIG__ = ${JSON.stringify(config)};\n${body}`,
+      });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), pwa()],
   build: {
     outDir: "dist",
     assetsDir: "assets",
@@ -72,7 +159,7 @@ export default defineConfig({
     port: DEV_PORT,
     strictPort: true,
     proxy: {
-      "/api": proxy(false),
+      "/api": proxy(true),
       "/graphql": proxy(true),
     },
   },

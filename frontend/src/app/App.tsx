@@ -1,5 +1,6 @@
 import { Navigate, Route, Routes } from "react-router";
 import { AcceptInvitationPage } from "../pages/AcceptInvitationPage";
+import { ApprovalsPage } from "../pages/ApprovalsPage";
 import { AdminLayout } from "../pages/admin/AdminLayout";
 import { AuditLogPage } from "../pages/admin/AuditLogPage";
 import { InvitationsPage } from "../pages/admin/InvitationsPage";
@@ -29,6 +30,7 @@ export function AppRoutes() {
         <Route index element={<Navigate to="/sessions" replace />} />
         <Route path="/sessions" element={<RequireOrg><SessionsPage /></RequireOrg>} />
         <Route path="/sessions/:sessionId" element={<RequireOrg><SessionDetailPage /></RequireOrg>} />
+        <Route path="/approvals" element={<RequireOrg><ApprovalsPage /></RequireOrg>} />
         <Route path="/usage" element={<RequireOrg><UsagePage /></RequireOrg>} />
         <Route path="/tokens" element={<RequireOrg><TokensPage /></RequireOrg>} />
         <Route

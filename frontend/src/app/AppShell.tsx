@@ -1,8 +1,14 @@
 import { type ReactNode, useEffect, useId, useRef, useState } from "react";
 import { Link, NavLink, Outlet, useLocation, useNavigate } from "react-router";
+import { ApprovalsBadge } from "../components/approvals/ApprovalsBadge";
 import { isAdmin } from "../lib/roles";
+import { useInstallPrompt } from "../pwa/install";
+import { usePushNotifications } from "../pwa/usePush";
+import { PendingApprovalsProvider } from "./approvals";
 import { useAuth } from "./auth";
 import { useTheme } from "./theme";
+import { UsageBlockIndicator } from "./usage/UsageBlockIndicator";
+import "./shell.css";
 
 function NavItem({ to, children }: { to: string; children: ReactNode }) {
   return (
@@ -83,6 +89,45 @@ function ThemeToggle() {
   );
 }
 
+/** "Install app" and the push "Notifications" switch; each only when the browser offers it. */
+function AppOptions() {
+  const { canInstall, install } = useInstallPrompt();
+  const push = usePushNotifications();
+  if (!canInstall && !push.available) return null;
+  return (
+    <div className="user-menu-options">
+      {push.available ? (
+        <>
+          <button
+            type="button"
+            role="switch"
+            aria-checked={push.on}
+            className="menu-switch"
+            disabled={push.busy}
+            onClick={push.toggle}
+          >
+            <span>
+              Notifications
+              <span className="menu-switch-hint">Approval requests on this device</span>
+            </span>
+            <span className="menu-switch-track" aria-hidden="true" />
+          </button>
+          {push.error ? (
+            <p className="field-error" role="alert">
+              {push.error}
+            </p>
+          ) : null}
+        </>
+      ) : null}
+      {canInstall ? (
+        <button type="button" className="button button-block" onClick={() => void install()}>
+          Install app
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
 function UserMenu() {
   const { me, signOut } = useAuth();
   const [open, setOpen] = useState(false);
@@ -135,6 +180,7 @@ function UserMenu() {
       <div id={panelId} className="user-menu-panel" hidden={!open}>
         <p className="user-menu-name">{me.user.display_name}</p>
         <p className="user-menu-email">{me.user.email}</p>
+        <AppOptions />
         <button
           type="button"
           className="button button-block"
@@ -154,11 +200,22 @@ function UserMenu() {
   );
 }
 
-/** Header with navigation, organisation switcher, theme toggle and account menu. */
+/**
+ * Header: brand, usage block, approvals badge and account menu in one bar that fits 390 px; the
+ * navigation, organisation switcher and theme toggle below it, folded behind a "Menu" button on
+ * narrow screens (the approvals badge stays outside the fold: one tap from a phone).
+ */
 export function AppShell() {
   const { me, org, role } = useAuth();
+  const location = useLocation();
+  const navId = useId();
+  const toggleRef = useRef<HTMLButtonElement>(null);
+  // Open for the page it was opened on: following a link closes it without an effect.
+  const [openOn, setOpenOn] = useState<string | null>(null);
+  const navOpen = openOn === location.pathname;
+
   return (
-    <>
+    <PendingApprovalsProvider key={org?.id ?? "none"} enabled={org !== null}>
       <a className="skip-link" href="#main">
         Skip to content
       </a>
@@ -171,21 +228,60 @@ export function AppShell() {
             <span className="brand-text">Remote Claude</span>
           </Link>
           <div className="header-tools">
-            <OrgSwitcher />
-            <ThemeToggle />
+            {org ? <UsageBlockIndicator /> : null}
+            {org ? <ApprovalsBadge /> : null}
             <UserMenu />
+            {/* Last in the bar, so Tab goes from it straight into the panel it opens. */}
+            <button
+              ref={toggleRef}
+              type="button"
+              className="icon-button nav-toggle"
+              aria-expanded={navOpen}
+              aria-controls={navId}
+              aria-label="Menu"
+              onClick={() => {
+                setOpenOn(navOpen ? null : location.pathname);
+              }}
+              onKeyDown={(event) => {
+                if (event.key === "Escape") setOpenOn(null);
+              }}
+            >
+              <svg viewBox="0 0 24 24" aria-hidden="true" width="20" height="20">
+                <path
+                  d={navOpen ? "M6 6l12 12M18 6L6 18" : "M4 7h16M4 12h16M4 17h16"}
+                  stroke="currentColor"
+                  strokeWidth="2"
+                  strokeLinecap="round"
+                />
+              </svg>
+            </button>
           </div>
         </div>
-        {org ? (
-          <nav className="main-nav" aria-label="Main">
-            <ul>
-              <NavItem to="/sessions">Sessions</NavItem>
-              <NavItem to="/usage">Usage</NavItem>
-              <NavItem to="/tokens">API tokens</NavItem>
-              {isAdmin(role) ? <NavItem to="/admin">Admin</NavItem> : null}
-            </ul>
-          </nav>
-        ) : null}
+        <div
+          id={navId}
+          className={navOpen ? "nav-panel open" : "nav-panel"}
+          onKeyDown={(event) => {
+            if (event.key === "Escape" && navOpen) {
+              setOpenOn(null);
+              toggleRef.current?.focus();
+            }
+          }}
+        >
+          {org ? (
+            <nav className="main-nav" aria-label="Main">
+              <ul>
+                <NavItem to="/sessions">Sessions</NavItem>
+                <NavItem to="/usage">Usage</NavItem>
+                <NavItem to="/tokens">API tokens</NavItem>
+                {isAdmin(role) ? <NavItem to="/admin">Admin</NavItem> : null}
+              </ul>
+            </nav>
+          ) : null}
+          <div className="nav-extras">
+            <OrgSwitcher />
+            <ThemeToggle />
+          </div>
+        </div>
         {me?.scripted_model ? (
           <p className="scripted-model-banner" role="note">
             <strong>Scripted fake model.</strong> Sessions get canned replies from the project&apos;s
@@ -197,6 +293,6 @@ export function AppShell() {
         {/* Remount pages on organisation switch so no data of the previous one lingers. */}
         <Outlet key={org?.id ?? "none"} />
       </main>
-    </>
+    </PendingApprovalsProvider>
   );
 }

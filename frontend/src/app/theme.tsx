@@ -17,10 +17,25 @@ function readStored(): Theme | null {
   }
 }
 
+/** The header colour per theme (`--surface`), for the browser UI around an installed app. */
+const THEME_COLORS: Record<Theme, string> = { light: "#ffffff", dark: "#1f1e1b" };
+
+/**
+ * index.html has one `theme-color` meta per `prefers-color-scheme`; an explicit choice makes both
+ * say the chosen theme's colour, and following the system restores each to its own.
+ */
+function applyThemeColor(stored: Theme | null): void {
+  for (const meta of document.querySelectorAll<HTMLMetaElement>('meta[name="theme-color"]')) {
+    const own: Theme = meta.media.includes("dark") ? "dark" : "light";
+    meta.content = THEME_COLORS[stored ?? own];
+  }
+}
+
 /** Applies the stored theme before the first render, to avoid a flash of the wrong one. */
 export function applyStoredTheme(): void {
   const stored = readStored();
   if (stored) document.documentElement.dataset.theme = stored;
+  applyThemeColor(stored);
 }
 
 function subscribeSystem(onChange: () => void): () => void {
@@ -44,6 +59,7 @@ export function useTheme(): { theme: Theme; explicit: boolean; toggle: () => voi
     const root = document.documentElement;
     if (stored) root.dataset.theme = stored;
     else delete root.dataset.theme;
+    applyThemeColor(stored);
     try {
       if (stored) localStorage.setItem(STORAGE_KEY, stored);
       else localStorage.removeItem(STORAGE_KEY);

@@ -1,6 +1,6 @@
-import { type SubmitEvent, type KeyboardEvent, useCallback, useEffect, useId, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router";
-import { fieldMessage, unwrap } from "../api/client";
+import { type KeyboardEvent, type ReactNode, useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { unwrap } from "../api/client";
 import type { Session, Task } from "../api/types";
 import { useApi, useAuth } from "../app/auth";
 import { ConfirmDialog } from "../components/Dialog";
@@ -11,12 +11,102 @@ import { Time } from "../components/Time";
 import { formatDuration, formatInteger } from "../lib/format";
 import { useAction, useAsync, usePaged } from "../lib/hooks";
 import { useMembers } from "../lib/members";
-import { can } from "../lib/roles";
+import { useSessionEvents } from "../lib/events/useSessionEvents";
+import { can, isAdmin } from "../lib/roles";
+import { ChatTab } from "./session/chat/ChatTab";
+import { FilesTab } from "./session/files/FilesTab";
+import { TerminalTab } from "./session/terminal/TerminalTab";
 import { STOPPABLE, TRANSITIONAL, useSessionActions } from "./sessions/sessionActions";
 
 /** How often the page re-reads a session or its tasks while they change by themselves. */
 const POLL_MS = 3000;
 const ACTIVE_TASK: ReadonlySet<Task["state"]> = new Set(["queued", "running"]);
+
+const TABS = [
+  { id: "chat", label: "Chat" },
+  { id: "terminal", label: "Terminal" },
+  { id: "files", label: "Files" },
+  { id: "details", label: "Details" },
+] as const;
+type TabId = (typeof TABS)[number]["id"];
+
+function isTab(value: string | null): value is TabId {
+  return TABS.some((t) => t.id === value);
+}
+
+/**
+ * ARIA tabs (automatic activation): arrows, Home and End move between tabs; the selected tab is
+ * the only one in the Tab order. Panels mount on first visit and then stay mounted (hidden), so
+ * a terminal or an unsent message survives switching tabs.
+ */
+function SessionTabs({
+  selected,
+  onSelect,
+  panels,
+}: {
+  selected: TabId;
+  onSelect: (tab: TabId) => void;
+  panels: Record<TabId, () => ReactNode>;
+}) {
+  const base = useId();
+  const refs = useRef<Partial<Record<TabId, HTMLButtonElement | null>>>({});
+  const [visited, setVisited] = useState<ReadonlySet<TabId>>(() => new Set([selected]));
+  if (!visited.has(selected)) setVisited(new Set([...visited, selected]));
+
+  function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
+    const i = TABS.findIndex((t) => t.id === selected);
+    const moves: Record<string, number> = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 };
+    const target = moves[event.key];
+    if (target === undefined) return;
+    event.preventDefault();
+    const tab = TABS[(target + TABS.length) % TABS.length];
+    if (!tab) return;
+    onSelect(tab.id);
+    refs.current[tab.id]?.focus();
+  }
+
+  return (
+    <>
+      <div className="tabs">
+        <div role="tablist" aria-label="Session views" className="session-tablist" onKeyDown={onKeyDown}>
+          {TABS.map((tab) => (
+            <button
+              key={tab.id}
+              ref={(el) => {
+                refs.current[tab.id] = el;
+              }}
+              type="button"
+              role="tab"
+              id={`${base}-tab-${tab.id}`}
+              aria-controls={`${base}-panel-${tab.id}`}
+              aria-selected={tab.id === selected}
+              tabIndex={tab.id === selected ? 0 : -1}
+              className={`tab session-tab${tab.id === selected ? " active" : ""}`}
+              onClick={() => {
+                onSelect(tab.id);
+              }}
+            >
+              {tab.label}
+            </button>
+          ))}
+        </div>
+      </div>
+      {TABS.map((tab) =>
+        visited.has(tab.id) ? (
+          <div
+            key={tab.id}
+            role="tabpanel"
+            id={`${base}-panel-${tab.id}`}
+            aria-labelledby={`${base}-tab-${tab.id}`}
+            hidden={tab.id !== selected}
+          >
+            {panels[tab.id]()}
+          </div>
+        ) : null,
+      )}
+    </>
+  );
+}
 
 function SessionFacts({ session, ownerName }: { session: Session; ownerName: string | undefined }) {
   const { limits } = session;
@@ -129,79 +219,36 @@ function TaskItem({ task, canCancel, onCancel }: { task: Task; canCancel: boolea
   );
 }
 
-function QueuePrompt({ sessionId, onQueued }: { sessionId: string; onQueued: (task: Task) => void }) {
-  const api = useApi();
-  const id = useId();
-  const [prompt, setPrompt] = useState("");
-  const queue = useAction(
-    useCallback(
-      async (text: string) => {
-        onQueued(await unwrap(api.POST("/api/v1/sessions/{id}/tasks", { params: { path: { id: sessionId } }, body: { prompt: text } })));
-        setPrompt("");
-      },
-      [api, onQueued, sessionId],
-    ),
-  );
-
-  function submit(event?: SubmitEvent) {
-    event?.preventDefault();
-    if (prompt.trim() && !queue.busy) void queue.run(prompt);
-  }
-
-  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) submit();
-  }
-
-  const fieldError = queue.error?.field === "prompt" ? fieldMessage(queue.error) : null;
-  return (
-    <form className="card form" onSubmit={submit} noValidate>
-      <div className={`field${fieldError ? " field-invalid" : ""}`}>
-        <label htmlFor={id} className="field-label">
-          Prompt
-        </label>
-        <textarea
-          id={id}
-          className="input"
-          rows={4}
-          value={prompt}
-          aria-invalid={fieldError ? true : undefined}
-          aria-describedby={`${id}-hint${fieldError ? ` ${id}-error` : ""}`}
-          onChange={(e) => {
-            setPrompt(e.target.value);
-          }}
-          onKeyDown={onKeyDown}
-        />
-        <p id={`${id}-hint`} className="field-hint">
-          Queued prompts run one after another. Ctrl+Enter (⌘+Enter) queues.
-        </p>
-        {fieldError ? (
-          <p id={`${id}-error`} className="field-error">
-            {fieldError}
-          </p>
-        ) : null}
-      </div>
-      {fieldError ? null : <ErrorAlert error={queue.error} title="Could not queue the prompt." />}
-      <div className="form-actions">
-        <button type="submit" className="button button-primary" disabled={queue.busy || !prompt.trim()}>
-          {queue.busy ? "Queueing…" : "Queue prompt"}
-        </button>
-      </div>
-    </form>
-  );
-}
-
 export function SessionDetailPage() {
   const { sessionId = "" } = useParams();
   const api = useApi();
-  const { role } = useAuth();
+  const { role, me, org } = useAuth();
   const navigate = useNavigate();
+  const [search, setSearch] = useSearchParams();
   const { names } = useMembers();
   const canWriteTasks = can(role, "tasks.write");
   const canWriteSessions = can(role, "sessions.write");
 
+  const requested = search.get("tab");
+  const tab: TabId = isTab(requested) ? requested : "chat";
+  const selectTab = useCallback(
+    (next: TabId) => {
+      setSearch(
+        (prev) => {
+          const params = new URLSearchParams(prev);
+          params.set("tab", next);
+          return params;
+        },
+        { replace: true },
+      );
+    },
+    [setSearch],
+  );
+
   const session = useAsync(
     useCallback(
-      (signal: AbortSignal) => unwrap(api.GET("/api/v1/sessions/{id}", { params: { path: { id: sessionId } }, signal })),
+      (signal: AbortSignal) =>
+        unwrap(api.GET("/api/v1/sessions/{id}", { params: { path: { id: sessionId } }, signal })),
       [api, sessionId],
     ),
   );
@@ -218,14 +265,30 @@ export function SessionDetailPage() {
     ),
   );
 
-  // Poll while something changes on its own; live events replace this later.
+  // The one event stream of this view: the chat renders it, the Files tab reads its file changes.
+  const stream = useSessionEvents(sessionId, org?.id ?? null, { enabled: session.data !== undefined });
+  const { model } = stream.state;
+
   const current = session.data;
-  const busy =
-    (current !== undefined && TRANSITIONAL.has(current.state)) || tasks.items.some((t) => ACTIVE_TASK.has(t.state));
   const { reload: reloadSession } = session;
   const { reload: reloadTasks } = tasks;
+  // Session state changes and controls arrive as events; re-read the row (and the task list) then.
+  const sessionSignal = `${model.sessionState?.state ?? ""}|${model.settings.model ?? ""}|${model.settings.permissionMode ?? ""}`;
+  const taskSignal = `${model.runningTaskId ?? ""}|${model.queue?.join(",") ?? ""}`;
+  const firstSignal = useRef({ sessionSignal, taskSignal });
   useEffect(() => {
-    if (!busy) return;
+    if (sessionSignal !== firstSignal.current.sessionSignal) reloadSession();
+  }, [sessionSignal, reloadSession]);
+  useEffect(() => {
+    if (taskSignal !== firstSignal.current.taskSignal) reloadTasks();
+  }, [taskSignal, reloadTasks]);
+
+  // Poll while something changes on its own and the live stream is not connected.
+  const busy =
+    (current !== undefined && TRANSITIONAL.has(current.state)) || tasks.items.some((t) => ACTIVE_TASK.has(t.state));
+  const polling = busy && stream.status !== "live";
+  useEffect(() => {
+    if (!polling) return;
     const timer = window.setInterval(() => {
       if (document.visibilityState === "visible") {
         reloadSession();
@@ -235,20 +298,29 @@ export function SessionDetailPage() {
     return () => {
       window.clearInterval(timer);
     };
-  }, [busy, reloadSession, reloadTasks]);
+  }, [polling, reloadSession, reloadTasks]);
 
   const { setData } = session;
+  const onSessionChange = useCallback(
+    (s: Session) => {
+      setData(() => s);
+    },
+    [setData],
+  );
   const { ask, dialog } = useSessionActions({
-    onStopped: useCallback(
-      (s: Session) => {
-        setData(() => s);
-      },
-      [setData],
-    ),
+    onStopped: onSessionChange,
     onDeleted: useCallback(() => {
       void navigate("/sessions", { replace: true });
     }, [navigate]),
   });
+  const start = useAction(
+    useCallback(
+      async (id: string) => {
+        onSessionChange(await unwrap(api.POST("/api/v1/sessions/{id}/start", { params: { path: { id } } })));
+      },
+      [api, onSessionChange],
+    ),
+  );
 
   const { update: updateTasks } = tasks;
   const onQueued = useCallback(
@@ -257,6 +329,7 @@ export function SessionDetailPage() {
     },
     [updateTasks],
   );
+  const prompts = useMemo(() => new Map(tasks.items.map((t) => [t.id, t.prompt])), [tasks.items]);
 
   const [cancelling, setCancelling] = useState<Task | null>(null);
   const cancel = useAction(
@@ -289,6 +362,35 @@ export function SessionDetailPage() {
     );
   }
 
+  // The api lets the session's owner and admins act on it; members see only their own sessions.
+  const canWrite = canWriteTasks && (me?.user.id === current.owner_id || isAdmin(role));
+
+  const details = () => (
+    <>
+      <SessionFacts session={current} ownerName={names.get(current.owner_id)} />
+      <h2>Tasks</h2>
+      <ErrorAlert error={tasks.error} title="Could not load tasks." onRetry={tasks.reload} />
+      {tasks.loading && tasks.items.length === 0 ? <Loading label="Loading tasks…" /> : null}
+      {!tasks.loading && !tasks.error && tasks.items.length === 0 ? <EmptyState>No tasks yet.</EmptyState> : null}
+      {tasks.items.length > 0 ? (
+        <ol className="task-list" aria-label="Tasks, newest first">
+          {tasks.items.map((t) => (
+            <TaskItem
+              key={t.id}
+              task={t}
+              canCancel={canWrite}
+              onCancel={(task) => {
+                cancel.reset();
+                setCancelling(task);
+              }}
+            />
+          ))}
+        </ol>
+      ) : null}
+      <LoadMore hasMore={tasks.hasMore} loading={tasks.loadingMore} onLoadMore={tasks.loadMore} />
+    </>
+  );
+
   return (
     <section className="page">
       <nav aria-label="Breadcrumb" className="breadcrumb">
@@ -308,6 +410,17 @@ export function SessionDetailPage() {
                   }}
                 >
                   Stop
+                </button>
+              ) : null}
+              {current.state === "stopped" || current.state === "failed" ? (
+                <button
+                  type="button"
+                  className="button"
+                  disabled={start.busy}
+                  aria-busy={start.busy}
+                  onClick={() => void start.run(current.id)}
+                >
+                  {start.busy ? "Starting…" : "Start"}
                 </button>
               ) : null}
               <button
@@ -336,30 +449,33 @@ export function SessionDetailPage() {
         </div>
       ) : null}
       <ErrorAlert error={session.error} title="Could not refresh the session." />
+      <ErrorAlert error={start.error} title="Could not start the session." />
 
-      <SessionFacts session={current} ownerName={names.get(current.owner_id)} />
-
-      <h2>Tasks</h2>
-      {canWriteTasks ? <QueuePrompt sessionId={current.id} onQueued={onQueued} /> : null}
-      <ErrorAlert error={tasks.error} title="Could not load tasks." onRetry={tasks.reload} />
-      {tasks.loading && tasks.items.length === 0 ? <Loading label="Loading tasks…" /> : null}
-      {!tasks.loading && !tasks.error && tasks.items.length === 0 ? <EmptyState>No tasks yet.</EmptyState> : null}
-      {tasks.items.length > 0 ? (
-        <ol className="task-list" aria-label="Tasks, newest first">
-          {tasks.items.map((t) => (
-            <TaskItem
-              key={t.id}
-              task={t}
-              canCancel={canWriteTasks}
-              onCancel={(task) => {
-                cancel.reset();
-                setCancelling(task);
-              }}
+      <SessionTabs
+        selected={tab}
+        onSelect={selectTab}
+        panels={{
+          chat: () => (
+            <ChatTab
+              session={current}
+              canWrite={canWrite}
+              events={stream.state}
+              status={stream.status}
+              onRetry={stream.retry}
+              onSessionChange={onSessionChange}
+              canDecideForOrg={isAdmin(role)}
+              names={names}
+              prompts={prompts}
+              onQueued={onQueued}
             />
-          ))}
-        </ol>
-      ) : null}
-      <LoadMore hasMore={tasks.hasMore} loading={tasks.loadingMore} onLoadMore={tasks.loadMore} />
+          ),
+          terminal: () => <TerminalTab session={current} canWrite={canWrite} />,
+          files: () => (
+            <FilesTab session={current} canWrite={canWrite} fileChanges={model.fileChanges} turns={model.turnFiles} />
+          ),
+          details,
+        }}
+      />
 
       {cancelling ? (
         <ConfirmDialog
