@@ -232,7 +232,7 @@ describe("applyEvents", () => {
     expect(state.model.turns.map((t) => t.taskId)).toEqual([TASK, null]);
   });
 
-  it("derives file change notices and per-turn edits with workspace-relative paths", () => {
+  it("derives file change notices (also from Claude's successful edits) and per-turn edits with workspace-relative paths", () => {
     const state = applyEvents(initialEventsState, [
       ...conversation,
       ...stream(
@@ -264,6 +264,8 @@ describe("applyEvents", () => {
       ),
     ]);
     expect(state.model.fileChanges).toEqual([
+      // Claude's successful Edit (tu1) is a change file-service never sees; tu2 failed, so no notice.
+      { seq: 9, path: "src/a.rs", change: "modified", taskId: TASK },
       { seq: 12, path: "src/a.rs", change: "modified", taskId: TASK },
       { seq: 13, path: "b.rs", change: "renamed", from: "a.rs", taskId: TASK },
     ]);

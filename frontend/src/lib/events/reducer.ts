@@ -571,6 +571,14 @@ class Draft {
           for (const file of entry.files) {
             file.edits = file.edits.map((e) => (e.toolUseId === event.tool_use_id ? { ...e, ok: false } : e));
           }
+        } else if (taskId) {
+          // Claude's own writes happen inside the sandbox, where file-service does not see them
+          // (no file_changed event): the successful Edit/Write result is the change notice.
+          const entry = this.#fileTurn(taskId, "");
+          const notices: FileChangeNotice[] = entry.files
+            .filter((f) => !f.path.startsWith("/") && f.edits.some((e) => e.toolUseId === event.tool_use_id))
+            .map((f) => ({ seq: event.seq, path: f.path, change: "modified", taskId: event.task_id }));
+          if (notices.length > 0) this.#set("fileChanges", [...this.#get("fileChanges"), ...notices]);
         }
         return;
       }
