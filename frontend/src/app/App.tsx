@@ -5,6 +5,7 @@ import { AdminLayout } from "../pages/admin/AdminLayout";
 import { AuditLogPage } from "../pages/admin/AuditLogPage";
 import { InvitationsPage } from "../pages/admin/InvitationsPage";
 import { MembersPage } from "../pages/admin/MembersPage";
+import { OrganizationPage } from "../pages/admin/OrganizationPage";
 import { LoginPage } from "../pages/LoginPage";
 import { NotFoundPage } from "../pages/NotFoundPage";
 import { SessionDetailPage } from "../pages/SessionDetailPage";
@@ -47,6 +48,7 @@ export function AppRoutes() {
           <Route path="members" element={<MembersPage />} />
           <Route path="invitations" element={<InvitationsPage />} />
           <Route path="audit" element={<AuditLogPage />} />
+          <Route path="organization" element={<OrganizationPage />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

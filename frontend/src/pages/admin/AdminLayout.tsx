@@ -5,6 +5,8 @@ const TABS = [
   { to: "members", label: "Members" },
   { to: "invitations", label: "Invitations" },
   { to: "audit", label: "Audit log" },
+  // Owners edit it; admins see it read-only (the page says so).
+  { to: "organization", label: "Organisation" },
 ] as const;
 
 /** The admin area (owners and admins; guarded by the route). */
