@@ -5,11 +5,12 @@ import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin, type ProxyOptions, transformWithOxc } from "vite";
 import { cacheVersion, precacheList } from "./src/pwa/precache";
 
-// The Rust api serves the built app from frontend/dist: index.html for unknown non-API GETs and
-// static files under /assets only, so every asset must be emitted there (no public/ directory).
+// The Rust api serves the built app from frontend/dist: index.html for unknown non-API GETs,
+// static files under /assets, and exactly two root files the PWA needs there (sw.js, whose scope
+// must be "/", and manifest.webmanifest), both emitted by the PWA plugin below; no public/ directory.
 // Two pages: the app (index.html) and GraphiQL (graphiql.html, served at GET /graphql). Each has
-// its own entry, so the app never loads GraphiQL or Monaco; what both use (React, a few app
-// modules) lands in one common chunk that both pages preload.
+// its own entry, so the app never loads GraphiQL, and Monaco only lazily (Files tab); what both
+// use (React, a few app modules) lands in one common chunk that both pages preload.
 
 /** Where the dev server forwards /api and /graphql. */
 const API_URL = process.env.REMOTE_CLAUDE_API_URL ?? "http://127.0.0.1:8080";
