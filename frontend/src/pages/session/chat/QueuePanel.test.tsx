@@ -45,6 +45,15 @@ describe("QueuePanel", () => {
     expect(screen.getByRole("button", { name: "Move up: First prompt" })).toBeDisabled();
   });
 
+  it("hides a prompt the event stream no longer lists as waiting, even if the GET still had it", async () => {
+    // The GET raced the start of the first task: it still says queued; the stream knows better.
+    stubFetch((request, url) => (url.pathname === `/api/v1/sessions/${SESSION.id}/queue` ? json([A, B]) : undefined));
+    renderWithApi(<QueuePanel sessionId={SESSION.id} queuedIds={["b"]} canWrite />);
+    expect(await screen.findByRole("button", { name: "Cancel: Second prompt" })).toBeInTheDocument();
+    expect(screen.queryByText("First prompt")).not.toBeInTheDocument();
+    expect(screen.getByText("(1 waiting)")).toBeInTheDocument();
+  });
+
   it("reloads and says so when the queue changed meanwhile (409)", async () => {
     let gets = 0;
     stubFetch((request, url) => {

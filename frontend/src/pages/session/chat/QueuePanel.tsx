@@ -70,7 +70,11 @@ export function QueuePanel({ sessionId, queuedIds, canWrite }: QueuePanelProps) 
     ),
   );
 
-  const tasks = queue.data ?? [];
+  // The event stream is newer than any GET: a task it no longer lists as waiting (started,
+  // cancelled) is hidden at once, even while a reload is in flight or if one raced the change.
+  const tasks = (queue.data ?? []).filter(
+    (t) => t.state === "queued" && (queuedIds === null || queuedIds.includes(t.id)),
+  );
   if (tasks.length === 0 && !queue.error) return null;
   const busy = cancel.busy || move.busy;
   return (
