@@ -89,8 +89,8 @@ prod_env() {
 check_shell() {
   shellcheck -x scripts/check-deploy.sh deploy/docker/healthcheck.sh deploy/docker/stage-prebuilt.sh \
     deploy/prod/gen-secrets.sh deploy/sandbox/smoke-test.sh scripts/build-sandbox-image.sh \
-    scripts/dev scripts/test scripts/lib.sh scripts/start-*.sh scripts/install-claude-cli.sh .ci/run \
-    bench/api-list-sessions.sh
+    scripts/dev scripts/test scripts/lib.sh scripts/start-*.sh scripts/install-claude-cli.sh scripts/install-chromium.sh .ci/run \
+    bench/api-list-sessions.sh bench/live-session.sh
   echo "shellcheck: OK"
 }
 

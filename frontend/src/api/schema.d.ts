@@ -331,6 +331,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/push/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether this installation sends push notifications, and the VAPID public key to pass to
+         *     `pushManager.subscribe({applicationServerKey})`.
+         */
+        get: operations["push_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/push/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's subscriptions in this organisation (without their keys). */
+        get: operations["push_subscriptions_list"];
+        put?: never;
+        /**
+         * Stores this browser's subscription (the body may be `PushSubscription.toJSON()`); the
+         *     same endpoint again replaces it. Notifications: permission requests (with a one-tap
+         *     approval link) and finished turns on the caller's sessions.
+         */
+        post: operations["push_subscribe"];
+        /** Removes the caller's subscription with this endpoint (after `PushSubscription.unsubscribe()`). */
+        delete: operations["push_unsubscribe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sessions": {
         parameters: {
             query?: never;
@@ -365,6 +408,40 @@ export interface paths {
         head?: never;
         /** Changes the model and/or permission mode; a running Claude process switches at once. */
         patch: operations["sessions_update"];
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Copies a regular file to the object store and answers with a presigned download URL. */
+        post: operations["artifacts_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/artifacts/{artifact}/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new presigned URL for an artifact of the organisation. */
+        post: operations["artifacts_url"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/sessions/{id}/clear": {
@@ -407,6 +484,160 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sessions/{id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Deletes a file, a symlink (not its target) or a directory (`recursive=true` for a
+         *     non-empty one).
+         */
+        delete: operations["files_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/files/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The file's bytes, streamed. The `ETag` is taken before the read: send it back as
+         *     `If-Match` when saving an edit.
+         */
+        get: operations["files_download"];
+        /**
+         * Replaces or creates the file with the request body (written to a temp file, then renamed
+         *     over the target). `If-Match: "<etag>"` saves only if the file is unchanged since it was
+         *     read (412 otherwise), `If-Match: *` only if it exists, `If-None-Match: *` only if it does
+         *     not. Without preconditions the last writer wins.
+         */
+        put: operations["files_write"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/files/create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An empty file or a directory (`parents` creates missing parents); 409 when the name is
+         *     taken.
+         */
+        post: operations["files_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/files/rename": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Moves a file or directory; 409 when `to` exists. */
+        post: operations["files_rename"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/files/stat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One entry (a symlink is described, not followed); `ETag` for regular files. */
+        get: operations["files_stat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/files/tree": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workspace entries under `path`, `depth` levels deep. */
+        get: operations["files_tree"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/files/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Uploads files into a directory (`multipart/form-data`, streamed). All parts together may
+         *     hold at most `file_service.max_upload_bytes`.
+         */
+        post: operations["files_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/files/zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A directory as a zip, streamed (symlinks left out). */
+        get: operations["files_zip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sessions/{id}/queue": {
         parameters: {
             query?: never;
@@ -439,6 +670,47 @@ export interface paths {
         put?: never;
         /** Restarts the sandbox container; the conversation resumes (409 while a turn runs). */
         post: operations["sessions_restart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organisation's snapshots (of every session), newest first. */
+        get: operations["snapshots_list"];
+        put?: never;
+        /**
+         * Snapshots the session's workspace (a tar.gz in the object store). Take it while Claude is
+         *     idle: files changing meanwhile may be captured half-way.
+         */
+        post: operations["snapshots_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/snapshots/{snapshot}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unpacks a snapshot of the same organisation into this session's workspace (files of the
+         *     same name are overwritten).
+         */
+        post: operations["snapshots_restore"];
         delete?: never;
         options?: never;
         head?: never;
@@ -493,6 +765,29 @@ export interface paths {
         put?: never;
         /** Queues a prompt on the session. */
         post: operations["tasks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/terminal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A terminal in the session's sandbox over a WebSocket (send `Upgrade: websocket`). Binary
+         *     frames both ways are terminal bytes; text frames are JSON control messages
+         *     (`TerminalClientMessage` from the client, `TerminalServerMessage` from the server). The
+         *     session's owner and admins only; audited as `session.terminal`. A browser's `Origin` must
+         *     be the platform's own.
+         */
+        get: operations["session_terminal"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -583,6 +878,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/usage/block": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's current rolling 5-hour usage block in the selected organisation (Claude-style
+         *     billing window: it starts at the hour of the first usage after the previous block ended).
+         *     Everyone, viewers included, sees their own block.
+         */
+        get: operations["usage_block"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -653,6 +969,13 @@ export interface components {
         };
         /** @enum {string} */
         ApprovalState: "pending" | "allowed" | "denied" | "expired";
+        ArtifactUrlRequest: {
+            /**
+             * Format: int64
+             * @description Validity of the new URL (default 3600 s).
+             */
+            expires_secs?: number | null;
+        };
         /** @description A recorded action. */
         AuditEntry: {
             /** @description Dotted verb such as `session.create` or `member.role_change`. */
@@ -689,6 +1012,22 @@ export interface components {
         ChangeRole: {
             role: components["schemas"]["Role"];
         };
+        CreateArtifact: {
+            /**
+             * Format: int64
+             * @description Validity of the URL, 1 s up to `file_service.max_presign_secs` (default 3600).
+             */
+            expires_secs?: number | null;
+            /** @description The regular file to share. */
+            path: string;
+        };
+        /** @description An empty file or a directory. */
+        CreateFile: {
+            kind: components["schemas"]["NewFileKind"];
+            /** @description Create missing parent directories too (default false). */
+            parents?: boolean | null;
+            path: string;
+        };
         CreateInvitation: {
             email: string;
             role: components["schemas"]["Role"];
@@ -707,6 +1046,10 @@ export interface components {
             permission_mode?: string | null;
             /** @description Git repository cloned into the workspace; absent = empty workspace. */
             repository_url?: string | null;
+        };
+        CreateSnapshot: {
+            /** @description 1-200 characters; default "snapshot of <session id>". */
+            name?: string | null;
         };
         CreateTask: {
             prompt: string;
@@ -757,6 +1100,49 @@ export interface components {
             field?: string | null;
             message: string;
         };
+        /**
+         * Format: binary
+         * @description Raw file content.
+         */
+        FileBytes: string;
+        /** @description A file, directory or link of the session's workspace. */
+        FileEntry: {
+            /**
+             * @description Regular files from `stat` and writes only (never in listings): lowercase hex SHA-256
+             *     of the content, the same value as the `ETag` header without its quotes.
+             */
+            etag?: string | null;
+            kind: components["schemas"]["FileKind"];
+            /**
+             * Format: int32
+             * @description Unix permission bits.
+             */
+            mode: number;
+            /**
+             * Format: int64
+             * @description Modification time, milliseconds since the Unix epoch.
+             */
+            modified_ms: number;
+            /** @description The last path component. */
+            name: string;
+            /** @description Relative to the workspace (`/workspace`), `/`-separated, no leading slash. */
+            path: string;
+            /** Format: int64 */
+            size: number;
+        };
+        /**
+         * @description What an entry is. Symlinks are described, never followed.
+         * @enum {string}
+         */
+        FileKind: "file" | "dir" | "symlink" | "other";
+        /** @description A directory listing, breadth first. */
+        FileTree: {
+            entries: components["schemas"]["FileEntry"][];
+            /** @description The listed directory (normalised; empty for the workspace root). */
+            path: string;
+            /** @description More than 10 000 entries: the listing stops there. */
+            truncated: boolean;
+        };
         Invitation: {
             /** Format: date-time */
             accepted_at?: string | null;
@@ -796,6 +1182,8 @@ export interface components {
             /** Format: uuid */
             user_id: string;
         };
+        /** @enum {string} */
+        NewFileKind: "file" | "dir";
         /**
          * @description Limits and policy of an organisation. Stored as JSON; every field has a default so older
          *     rows keep working when fields are added.
@@ -952,12 +1340,71 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             next_cursor?: string | null;
         };
+        /** @description What a browser needs to subscribe. */
+        PushConfig: {
+            /** @description False when the installation has no VAPID key (`push.vapid_private_key`). */
+            enabled: boolean;
+            /**
+             * @description The VAPID public key (uncompressed P-256 point, base64url): the
+             *     `applicationServerKey` of `pushManager.subscribe`. Null when disabled.
+             */
+            public_key: string | null;
+        };
+        /** @description The browser's keys of a subscription, as `PushSubscription.toJSON()` gives them. */
+        PushKeys: {
+            /** @description The authentication secret, base64url (16 bytes). */
+            auth: string;
+            /** @description The browser's P-256 public key, base64url (65 bytes, uncompressed). */
+            p256dh: string;
+        };
+        /** @description A stored subscription (its keys are not shown again). */
+        PushSubscription: {
+            /** Format: date-time */
+            created_at: string;
+            endpoint: string;
+            /**
+             * Format: int32
+             * @description Failed sends since the last success.
+             */
+            failure_count: number;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description The last notification the push service accepted.
+             */
+            last_success_at: string | null;
+        };
+        /** @description Moves a file or directory; never replaces one. */
+        RenameFile: {
+            from: string;
+            to: string;
+        };
         /**
          * @description The new order of a session's waiting tasks: every queued task exactly once, first runs
          *     next.
          */
         ReorderQueue: {
             task_ids: string[];
+        };
+        /** @description What a restore wrote into the session's workspace. */
+        RestoreReport: {
+            /**
+             * Format: int64
+             * @description Bytes of file content written.
+             */
+            bytes: number;
+            /** Format: int64 */
+            dirs: number;
+            /** Format: int64 */
+            files: number;
+            /**
+             * Format: int64
+             * @description Entries left out: special files, hard links, devices, links leaving the workspace.
+             */
+            skipped: number;
+            /** Format: int64 */
+            symlinks: number;
         };
         /**
          * @description A user's role in one organisation, ordered from most to least powerful.
@@ -1021,6 +1468,60 @@ export interface components {
         };
         /** @enum {string} */
         SessionState: "pending" | "starting" | "running" | "stopping" | "stopped" | "failed";
+        /** @description A file copied to the object store, with a presigned download URL. */
+        SharedArtifact: {
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: int64 */
+            size_bytes: number;
+            /** @description Presigned GET URL: anyone holding it can download until `expires_at`. */
+            url: string;
+        };
+        /** @description A tar.gz of a session's workspace in the object store. */
+        Snapshot: {
+            /**
+             * Format: int64
+             * @description Bytes of file content in it.
+             */
+            content_bytes: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by: string;
+            /** Format: int32 */
+            file_count: number;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /**
+             * Format: uuid
+             * @description The session it was taken of (null once that session is purged).
+             */
+            session_id: string | null;
+            /**
+             * Format: int64
+             * @description Size of the archive.
+             */
+            size_bytes: number;
+        };
+        SnapshotList: {
+            /** @description The organisation's snapshots, newest first (at most 500). */
+            items: components["schemas"]["Snapshot"][];
+        };
+        /** @description A browser subscription: the body may be `PushSubscription.toJSON()` as it is. */
+        SubscribePush: {
+            /** @description The push service URL of this browser. */
+            endpoint: string;
+            /**
+             * Format: double
+             * @description Sent by browsers; ignored (the push service reports expired subscriptions as gone).
+             */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeys"];
+        };
         Task: {
             /** Format: date-time */
             created_at: string;
@@ -1047,6 +1548,48 @@ export interface components {
         };
         /** @enum {string} */
         TaskState: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /** @description A control message the client sends as a text frame (terminal input goes as binary frames). */
+        TerminalClientMessage: {
+            /** Format: int32 */
+            cols: number;
+            /** Format: int32 */
+            rows: number;
+            /** @enum {string} */
+            type: "resize";
+        } | {
+            /** @enum {string} */
+            type: "close";
+        };
+        /**
+         * @description A control message the server sends as a text frame (terminal output comes as binary
+         *     frames).
+         */
+        TerminalServerMessage: {
+            /** Format: int64 */
+            pty_id: number;
+            /** @enum {string} */
+            type: "opened";
+        } | {
+            /** Format: int64 */
+            pty_id: number;
+            /** @enum {string} */
+            type: "attached";
+        } | {
+            /** Format: int32 */
+            code?: number | null;
+            /** Format: int32 */
+            signal?: number | null;
+            /** @enum {string} */
+            type: "exit";
+        } | {
+            message: string;
+            /** @enum {string} */
+            type: "error";
+        };
+        /** @description Removes one of the caller's subscriptions. */
+        UnsubscribePush: {
+            endpoint: string;
+        };
         UpdateOrganization: {
             name?: string | null;
             policy?: null | components["schemas"]["OrgPolicy"];
@@ -1057,6 +1600,61 @@ export interface components {
             model?: string | null;
             /** @description default, acceptEdits, plan, dontAsk or bypassPermissions (from the next tool call). */
             permission_mode?: string | null;
+        };
+        /**
+         * @description `multipart/form-data`: every part that has a file name becomes `<path>/<file name>`;
+         *     other parts are ignored.
+         */
+        UploadForm: {
+            /** @description One part per file (any field name; the part's file name is used). */
+            files: components["schemas"]["FileBytes"][];
+        };
+        UploadedFiles: {
+            files: components["schemas"]["FileEntry"][];
+        };
+        /**
+         * @description The caller's current rolling 5-hour usage block in the selected organisation, as Claude's
+         *     plans count it: a block starts at the hour of the first usage after the previous block
+         *     ended and lasts 5 hours. Rates are over the block's elapsed time.
+         */
+        UsageBlock: {
+            /** @description A block is running now (false: the last one ended; every figure is 0). */
+            active: boolean;
+            /**
+             * Format: double
+             * @description Total tokens per minute of the block's elapsed time.
+             */
+            burn_rate_tokens_per_minute: number;
+            /**
+             * Format: double
+             * @description Cost per hour of the block's elapsed time.
+             */
+            cost_per_hour_usd: number;
+            /** Format: double */
+            cost_usd: number;
+            /** Format: date-time */
+            ends_at: string | null;
+            /** Format: int64 */
+            input_tokens: number;
+            /** Format: int64 */
+            model_calls: number;
+            /** Format: int64 */
+            output_tokens: number;
+            /**
+             * Format: date-time
+             * @description Null without an active block.
+             */
+            started_at: string | null;
+            /**
+             * Format: int64
+             * @description Seconds until the block ends (0 without an active block).
+             */
+            time_left_secs: number;
+            /**
+             * Format: int64
+             * @description Input, output, cache creation and cache read tokens together.
+             */
+            total_tokens: number;
         };
         /** @enum {string} */
         UsageGroup: "user" | "session" | "day";
@@ -1894,6 +2492,139 @@ export interface operations {
             };
         };
     };
+    push_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushConfig"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    push_subscriptions_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    push_subscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscribePush"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscription"];
+                };
+            };
+            /** @description `field` names the bad value: endpoint, keys.p256dh or keys.auth */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    push_unsubscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnsubscribePush"];
+            };
+        };
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller has no subscription with this endpoint here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     sessions_list: {
         parameters: {
             query?: {
@@ -2113,6 +2844,142 @@ export interface operations {
             };
         };
     };
+    artifacts_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateArtifact"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedArtifact"];
+                };
+            };
+            /** @description Bad path or `expires_secs` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a regular file, or the session is stopped */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: over `file_service.max_upload_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    artifacts_url: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A session the caller can see */
+                id: string;
+                artifact: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["ArtifactUrlRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedArtifact"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     sessions_clear: {
         parameters: {
             query?: never;
@@ -2192,6 +3059,635 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    files_delete: {
+        parameters: {
+            query: {
+                path: string;
+                /** @description Needed for a non-empty directory (else 409). */
+                recursive?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad path, or the workspace root */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A non-empty directory without `recursive` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    files_download: {
+        parameters: {
+            query: {
+                /** @description Relative to the workspace; no leading `/`, no `..`, no NUL (400 naming `path`). */
+                path: string;
+            };
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description attachment; filename=… */
+                    "Content-Disposition"?: string;
+                    /** @description Quoted content hash */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["FileBytes"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a regular file, or the session is stopped */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    files_write: {
+        parameters: {
+            query: {
+                /** @description Relative to the workspace; no leading `/`, no `..`, no NUL (400 naming `path`). */
+                path: string;
+            };
+            header?: {
+                /** @description `"<etag>"` from a read, or `*` */
+                "If-Match"?: string | null;
+                /** @description `*`: create only, never overwrite */
+                "If-None-Match"?: string | null;
+            };
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": components["schemas"]["FileBytes"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    /** @description The new content's quoted hash */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileEntry"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The new content's quoted hash */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileEntry"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The session, or the file's directory, does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `precondition_failed`: the file changed since it was read (or exists / does not exist) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: over `file_service.max_upload_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    files_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateFile"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileEntry"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    files_rename: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenameFile"];
+            };
+        };
+        responses: {
+            /** @description The entry at `to` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileEntry"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    files_stat: {
+        parameters: {
+            query: {
+                /** @description Relative to the workspace; no leading `/`, no `..`, no NUL (400 naming `path`). */
+                path: string;
+            };
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description Quoted content hash, for regular files */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileEntry"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    files_tree: {
+        parameters: {
+            query?: {
+                /** @description A directory relative to the workspace (default: the workspace root). */
+                path?: string;
+                /** @description Levels to descend, 1-8 (default 1). Symlinked directories are listed, not entered. */
+                depth?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileTree"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The session is stopped, or `path` is not a directory */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    files_upload: {
+        parameters: {
+            query?: {
+                /** @description The directory to upload into (default: the workspace root). */
+                path?: string;
+                /** @description Replace existing files (default false: 409 for a taken name). */
+                overwrite?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["UploadForm"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedFiles"];
+                };
+            };
+            /** @description A bad file name or path */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A name is taken (without `overwrite`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: over `file_service.max_upload_bytes` (files stored before the limit stay) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    files_zip: {
+        parameters: {
+            query?: {
+                /** @description A directory relative to the workspace (default: the workspace root). */
+                path?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    /** @description attachment; filename=… */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": components["schemas"]["FileBytes"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2323,6 +3819,201 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    snapshots_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A session the caller can see */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotList"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    snapshots_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["CreateSnapshot"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Snapshot"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Viewers and members on a colleague's session: creating needs the right to change the session */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the workspace holds more than `file_service.max_snapshot_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    snapshots_restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The target session */
+                id: string;
+                snapshot: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RestoreReport"];
+                };
+            };
+            /** @description A bad archive */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: over `file_service.max_snapshot_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2521,6 +4212,91 @@ export interface operations {
             };
         };
     };
+    session_terminal: {
+        parameters: {
+            query?: {
+                /** @description `bash` (default) or `claude` (the Claude TUI), for a new terminal. */
+                program?: string;
+                /**
+                 * @description Re-attach to this running terminal (from `opened`) instead of starting one; its recent
+                 *     output comes first.
+                 */
+                pty_id?: number;
+                /** @description Size of a new terminal (both or neither). */
+                cols?: number;
+                rows?: number;
+                /** @description The organisation, for browsers (which cannot set `X-Org-Id` on a WebSocket). */
+                org_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The session */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching to the WebSocket protocol */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a WebSocket upgrade, or a bad `program` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The session is not running, or its sandbox is not attached yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The session's node does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     tasks_get: {
         parameters: {
             query?: never;
@@ -2696,6 +4472,41 @@ export interface operations {
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    usage_block: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageBlock"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -100,6 +100,14 @@ impl Settings {
                 "session_manager.start_timeout_secs: must be at least 1".into(),
             ));
         }
+        if self.push.enabled()
+            && !(self.push.subject.starts_with("mailto:")
+                || self.push.subject.starts_with("https://"))
+        {
+            return Err(ConfigError::Semantic(
+                "push.subject: must be a mailto: or https:// URL when push.vapid_private_key is set".into(),
+            ));
+        }
         if !(0.0..=1.0).contains(&self.telemetry.otlp_sample_ratio) {
             return Err(ConfigError::Semantic(
                 "telemetry.otlp_sample_ratio: must be between 0 and 1".into(),

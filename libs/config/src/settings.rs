@@ -30,6 +30,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub file_service: FileServiceSettings,
     pub approvals: ApprovalSettings,
+    pub push: PushSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -478,4 +479,21 @@ pub struct LinkKey {
     /// Short name carried in each link, so verification picks the right key.
     pub id: String,
     pub secret: Secret,
+}
+
+/// Web Push notifications (VAPID, RFC 8292) sent by the worker.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushSettings {
+    /// The VAPID private key: the raw 32-byte P-256 scalar, base64url without padding (what
+    /// `npx web-push generate-vapid-keys` prints as the private key). Empty: push is off.
+    pub vapid_private_key: Secret,
+    /// Contact for push services, `mailto:` or `https:` (required with a key).
+    pub subject: String,
+}
+
+impl PushSettings {
+    pub fn enabled(&self) -> bool {
+        !self.vapid_private_key.is_empty()
+    }
 }

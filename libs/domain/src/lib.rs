@@ -21,6 +21,7 @@ pub mod login;
 pub mod members;
 pub mod orgs;
 pub mod pagination;
+pub mod push;
 pub mod sessions;
 pub mod tasks;
 pub mod terminals;

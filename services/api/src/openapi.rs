@@ -22,10 +22,17 @@ use utoipa::{Modify, OpenApi};
         routes::events::history,
         routes::approvals::pending, routes::approvals::get, routes::approvals::decide, routes::approval_links::create,
         routes::audit::list, routes::audit::export,
-        routes::usage::report,
+        routes::usage::report, routes::usage::block,
+        routes::files_doc::tree, routes::files_doc::stat, routes::files_doc::download, routes::files_doc::write,
+        routes::files_doc::create, routes::files_doc::rename, routes::files_doc::delete, routes::files_doc::upload, routes::files_doc::zip,
+        routes::files_doc::snapshots_create, routes::files_doc::snapshots_list, routes::files_doc::snapshots_restore,
+        routes::files_doc::artifacts_create, routes::files_doc::artifacts_url,
+        routes::terminal::terminal,
+        routes::push::config, routes::push::list, routes::push::subscribe, routes::push::unsubscribe,
     ),
-    // Referenced only from query parameters, so not discovered automatically.
-    components(schemas(rc_domain::usage::UsageGroup, rc_domain::sessions::SessionState)),
+    // Referenced only from query parameters or WebSocket frames, so not discovered automatically.
+    components(schemas(rc_domain::usage::UsageGroup, rc_domain::sessions::SessionState,
+        routes::terminal::TerminalClientMessage, routes::terminal::TerminalServerMessage)),
     modifiers(&Security),
     security(("bearer" = []), ("cookie" = [])),
 )]

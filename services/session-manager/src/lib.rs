@@ -114,6 +114,7 @@ impl Application {
             shutdown: Shutdown::default(),
             agents: Default::default(),
             advertise_url: Default::default(),
+            bus: bus.clone(),
         });
         let shared = manager.shared().clone();
         let ops = OpsServer::bind_with(

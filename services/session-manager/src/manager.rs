@@ -37,6 +37,8 @@ pub struct Shared {
     pub agents: Mutex<HashMap<Uuid, (rc_agent_protocol::AgentClient, SessionRow)>>,
     /// Where the api reaches this node (`sandbox_nodes.internal_url`); known once bound.
     pub advertise_url: std::sync::OnceLock<String>,
+    /// For the worker's jobs (push notifications).
+    pub bus: Arc<rc_bus::Bus>,
 }
 
 impl Shared {

@@ -10,10 +10,11 @@ use rc_domain::invitations::{CreateInvitation, CreatedInvitation, Invitation};
 use rc_domain::login::User;
 use rc_domain::members::{ChangeRole, Member};
 use rc_domain::orgs::{CreateOrganization, Organization, UpdateOrganization};
+use rc_domain::push::{PushConfig, PushSubscription, SubscribePush, UnsubscribePush};
 use rc_domain::sessions::{CreateSession, Session, SessionFilter};
 use rc_domain::tasks::{CreateTask, ReorderQueue, Task};
 use rc_domain::tokens::{ApiToken, CreateToken, CreatedToken};
-use rc_domain::usage::{UsageQuery, UsageRow};
+use rc_domain::usage::{UsageBlock, UsageQuery, UsageRow};
 use rc_domain::{Page, PageRequest};
 use rc_errors::AppError;
 use std::marker::PhantomData;
@@ -221,6 +222,31 @@ impl QueryRoot {
         let g = granted::<perm::UsageRead>(ctx).await?;
         Ok(rc_domain::usage::report(&ctx.data::<AppState>()?.domain.db, &g, &query).await?)
     }
+
+    /// Whether push notifications are on, and the VAPID public key to subscribe with.
+    #[graphql(guard = "Require::<perm::OrgRead>::new()")]
+    async fn push_config(&self, ctx: &Context<'_>) -> Result<PushConfig> {
+        let g = granted::<perm::OrgRead>(ctx).await?;
+        Ok(rc_domain::push::config(
+            ctx.data::<AppState>()?.settings(),
+            &g,
+        )?)
+    }
+
+    /// The caller's push subscriptions in the selected organisation.
+    #[graphql(guard = "Require::<perm::OrgRead>::new()")]
+    async fn push_subscriptions(&self, ctx: &Context<'_>) -> Result<Vec<PushSubscription>> {
+        let g = granted::<perm::OrgRead>(ctx).await?;
+        Ok(rc_domain::push::list(&ctx.data::<AppState>()?.domain.db, &g).await?)
+    }
+
+    /// The caller's current rolling 5-hour usage block in the selected organisation.
+    #[graphql(guard = "Require::<perm::UsageRead>::new()")]
+    async fn usage_block(&self, ctx: &Context<'_>) -> Result<UsageBlock> {
+        let g = granted::<perm::UsageRead>(ctx).await?;
+        let db = &ctx.data::<AppState>()?.domain.db;
+        Ok(rc_domain::usage::block(db, &g, chrono::Utc::now()).await?)
+    }
 }
 
 pub struct MutationRoot;
@@ -319,6 +345,26 @@ impl MutationRoot {
             rc_domain::invitations::accept(&state.domain.db, caller.user_id(), &gql.meta, &token)
                 .await?,
         )
+    }
+
+    /// Stores this browser's push subscription (replaces one with the same endpoint).
+    #[graphql(guard = "Require::<perm::OrgRead>::new()")]
+    async fn subscribe_push(
+        &self,
+        ctx: &Context<'_>,
+        input: SubscribePush,
+    ) -> Result<PushSubscription> {
+        let g = granted::<perm::OrgRead>(ctx).await?;
+        let state = ctx.data::<AppState>()?;
+        Ok(rc_domain::push::subscribe(&state.domain.db, state.settings(), &g, input).await?)
+    }
+
+    /// Removes the caller's push subscription with this endpoint.
+    #[graphql(guard = "Require::<perm::OrgRead>::new()")]
+    async fn unsubscribe_push(&self, ctx: &Context<'_>, input: UnsubscribePush) -> Result<bool> {
+        let g = granted::<perm::OrgRead>(ctx).await?;
+        rc_domain::push::unsubscribe(&ctx.data::<AppState>()?.domain.db, &g, input).await?;
+        Ok(true)
     }
 
     #[graphql(guard = "Require::<perm::TokensManage>::new()")]

@@ -7,10 +7,12 @@ pub mod audit;
 pub mod auth;
 pub mod events;
 pub mod files;
+pub mod files_doc;
 pub mod frontend;
 pub mod me;
 pub mod members;
 pub mod orgs;
+pub mod push;
 pub mod sessions;
 pub mod tasks;
 pub mod terminal;
@@ -36,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(approval_links::configure_api)
             .configure(audit::configure)
             .configure(usage::configure)
+            .configure(push::configure)
             .service(resource("/openapi.json").get(openapi_json))
             .default_service(web::to(crate::errors::route_not_found)),
     );

@@ -14,8 +14,8 @@ use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::{SinkExt as _, StreamExt as _};
 use rc_auth::perm;
-use rc_errors::{AppError, AppResult, ErrorCode};
-use serde::Deserialize;
+use rc_errors::{AppError, AppResult, ErrorBody, ErrorCode};
+use serde::{Deserialize, Serialize};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message as Upstream;
 use uuid::Uuid;
@@ -24,14 +24,68 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/sessions/{id}/terminal").get(terminal));
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TerminalQuery {
+    /// `bash` (default) or `claude` (the Claude TUI), for a new terminal.
     pub program: Option<String>,
+    /// Re-attach to this running terminal (from `opened`) instead of starting one; its recent
+    /// output comes first.
     pub pty_id: Option<u64>,
+    /// Size of a new terminal (both or neither).
     pub cols: Option<u16>,
     pub rows: Option<u16>,
+    /// The organisation, for browsers (which cannot set `X-Org-Id` on a WebSocket).
+    pub org_id: Option<Uuid>,
 }
 
+/// A control message the client sends as a text frame (terminal input goes as binary frames).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TerminalClientMessage {
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
+    /// Hangs the terminal up (closing the socket leaves it running).
+    Close,
+}
+
+/// A control message the server sends as a text frame (terminal output comes as binary
+/// frames).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TerminalServerMessage {
+    /// A new terminal started; keep `pty_id` to re-attach.
+    Opened {
+        pty_id: u64,
+    },
+    /// Re-attached; its scrollback follows.
+    Attached {
+        pty_id: u64,
+    },
+    /// The program ended.
+    Exit {
+        code: Option<i32>,
+        signal: Option<i32>,
+    },
+    Error {
+        message: String,
+    },
+}
+
+/// A terminal in the session's sandbox over a WebSocket (send `Upgrade: websocket`). Binary
+/// frames both ways are terminal bytes; text frames are JSON control messages
+/// (`TerminalClientMessage` from the client, `TerminalServerMessage` from the server). The
+/// session's owner and admins only; audited as `session.terminal`. A browser's `Origin` must
+/// be the platform's own.
+#[utoipa::path(operation_id = "session_terminal", get, path = "/api/v1/sessions/{id}/terminal", tag = "terminal",
+    params(("id" = Uuid, Path, description = "The session"), TerminalQuery),
+    responses((status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, body = ErrorBody, description = "Not a WebSocket upgrade, or a bad `program`"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The session is not running, or its sandbox is not attached yet"),
+        (status = 503, body = ErrorBody, description = "The session's node does not answer")))]
 pub async fn terminal(
     req: HttpRequest,
     body: web::Payload,

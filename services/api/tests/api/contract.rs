@@ -149,3 +149,96 @@ async fn the_built_frontend_and_its_graphiql_page_are_served() {
         .contains("json"));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn the_pwa_service_worker_and_manifest_are_served_from_the_frontend_root() {
+    let dir = std::env::temp_dir().join(format!("rc-pwa-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>app shell</title>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sw.js"),
+        "self.addEventListener('push', () => {});",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("manifest.webmanifest"),
+        r#"{"name":"Remote Claude"}"#,
+    )
+    .unwrap();
+    let options = crate::helpers::Options {
+        frontend_dir: dir.to_string_lossy().into_owned(),
+        ..Default::default()
+    };
+    let app = crate::helpers::spawn_app_with(options).await;
+
+    let sw = reqwest::get(app.url("/sw.js")).await.unwrap();
+    assert_eq!(sw.status(), 200);
+    let headers = sw.headers().clone();
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert_eq!(headers["service-worker-allowed"], "/");
+    assert!(sw.text().await.unwrap().contains("addEventListener('push'"));
+
+    let manifest = reqwest::get(app.url("/manifest.webmanifest"))
+        .await
+        .unwrap();
+    assert_eq!(manifest.status(), 200);
+    assert_eq!(
+        manifest.headers()["content-type"],
+        "application/manifest+json"
+    );
+    let body: serde_json::Value = manifest.json().await.unwrap();
+    assert_eq!(body["name"], "Remote Claude");
+
+    // Whatever CSP the app shell gets must let the service worker and Monaco's workers run.
+    let shell = reqwest::get(app.url("/sessions/1")).await.unwrap();
+    assert_eq!(shell.status(), 200);
+    if let Some(csp) = shell.headers().get("content-security-policy") {
+        let csp = csp.to_str().unwrap();
+        let workers = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("worker-src"))
+            .unwrap_or_else(|| panic!("no worker-src in {csp}"));
+        assert!(
+            workers.contains("'self'") && workers.contains("blob:"),
+            "{csp}"
+        );
+    }
+
+    // Absent files: the JSON 404, never the app shell; other methods: 405.
+    std::fs::remove_file(dir.join("sw.js")).unwrap();
+    std::fs::remove_file(dir.join("manifest.webmanifest")).unwrap();
+    for path in ["/sw.js", "/manifest.webmanifest"] {
+        let res = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("json"));
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "route_not_found", "{path}");
+    }
+    let res = reqwest::Client::new()
+        .post(app.url("/sw.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn without_a_built_frontend_the_pwa_files_are_a_json_404() {
+    let app = spawn_app().await;
+    for path in ["/sw.js", "/manifest.webmanifest"] {
+        let res = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "route_not_found", "{path}");
+    }
+}

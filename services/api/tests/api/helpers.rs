@@ -32,6 +32,11 @@ pub struct Options {
     pub oidc: Option<rc_config::OidcSettings>,
     pub allowed_domains: Vec<String>,
     pub frontend_dir: String,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// `api.public_url` (the origin cookie-authenticated mutations must come from); defaults to
+    /// [`PUBLIC_URL`]. Browser tests set it to the api's real address.
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
@@ -43,6 +48,8 @@ impl Default for Options {
             oidc: None,
             allowed_domains: vec![],
             frontend_dir: String::new(),
+            port: 0,
+            public_url: None,
         }
     }
 }
@@ -59,8 +66,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     settings.database = db.settings();
     settings.redis.key_prefix = format!("rctest-{unique}");
     settings.amqp.exchange = format!("rctest-{unique}");
-    settings.api.port = 0;
-    settings.api.public_url = PUBLIC_URL.into();
+    settings.api.port = options.port;
+    settings.api.public_url = options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| PUBLIC_URL.into());
     settings.api.frontend_dir = options.frontend_dir.clone();
     settings.api.max_body_bytes = options.max_body_bytes;
     settings.api.rate_limit.per_second = options.rate_per_second;

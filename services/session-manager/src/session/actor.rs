@@ -796,7 +796,7 @@ impl Actor {
             .await
             .map_err(db_error)?;
         self.next_seq = next_seq;
-        self.live.send(committed);
+        self.committed(committed);
         self.running = running;
         self.row.claude_session_id = claude_session;
         self.claude_exits = claude_exits;
@@ -973,6 +973,27 @@ impl Actor {
         Ok(())
     }
 
+    /// Committed events go on to the live stream. Permission requests and finished turns
+    /// also become push notification jobs for the worker (docs/push.md), published in the
+    /// background after the commit: a broker outage costs a notification, never the session.
+    fn committed(&self, events: Vec<rc_events::SessionEvent>) {
+        let jobs: Vec<rc_domain::push::PushJob> = events
+            .iter()
+            .filter_map(|event| push_job(&self.row, event))
+            .collect();
+        if !jobs.is_empty() {
+            let bus = self.shared.bus.clone();
+            tokio::spawn(async move {
+                for job in jobs {
+                    if let Err(err) = bus.publish(&job).await {
+                        tracing::warn!(%err, ?job, "push notification job not published");
+                    }
+                }
+            });
+        }
+        self.live.send(events);
+    }
+
     /// Appends one event of session-manager's own in its own transaction.
     async fn event(&mut self, body: EventBody, task_id: Option<Uuid>) -> Result<(), Fault> {
         let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
@@ -984,7 +1005,7 @@ impl Actor {
             .map_err(db_error)?;
         let (next_seq, committed) = writer.commit(None).await.map_err(db_error)?;
         self.next_seq = next_seq;
-        self.live.send(committed);
+        self.committed(committed);
         Ok(())
     }
 
@@ -1304,3 +1325,32 @@ fn db_error(err: sqlx::Error) -> Fault {
 
 /// Longest pause between retries after a transient fault.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
+
+/// The notification a committed event calls for: a new permission request, or a turn that
+/// ended by itself (a cancelled one was cancelled by a person, who knows).
+fn push_job(row: &SessionRow, event: &rc_events::SessionEvent) -> Option<rc_domain::push::PushJob> {
+    use rc_domain::push::PushJob;
+    match &event.body {
+        EventBody::PermissionRequested {
+            approval_id: Some(approval_id),
+            ..
+        } => Some(PushJob::ApprovalRequested {
+            approval_id: *approval_id,
+            session_id: row.id,
+            org_id: row.org_id,
+        }),
+        EventBody::TaskFinished { task_id, state } if *state != TaskOutcome::Cancelled => {
+            Some(PushJob::TurnFinished {
+                task_id: *task_id,
+                session_id: row.id,
+                org_id: row.org_id,
+                state: match state {
+                    TaskOutcome::Succeeded => "succeeded",
+                    _ => "failed",
+                }
+                .into(),
+            })
+        }
+        _ => None,
+    }
+}

@@ -47,7 +47,7 @@ describe("QueuePanel", () => {
 
   it("hides a prompt the event stream no longer lists as waiting, even if the GET still had it", async () => {
     // The GET raced the start of the first task: it still says queued; the stream knows better.
-    stubFetch((request, url) => (url.pathname === `/api/v1/sessions/${SESSION.id}/queue` ? json([A, B]) : undefined));
+    stubFetch((_request, url) => (url.pathname === `/api/v1/sessions/${SESSION.id}/queue` ? json([A, B]) : undefined));
     renderWithApi(<QueuePanel sessionId={SESSION.id} queuedIds={["b"]} canWrite />);
     expect(await screen.findByRole("button", { name: "Cancel: Second prompt" })).toBeInTheDocument();
     expect(screen.queryByText("First prompt")).not.toBeInTheDocument();
