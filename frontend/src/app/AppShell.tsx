@@ -1,7 +1,8 @@
-import { type ReactNode, useEffect, useId, useRef, useState } from "react";
+import { type ReactNode, useId, useRef, useState } from "react";
 import { Link, NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { ApprovalsBadge } from "../components/approvals/ApprovalsBadge";
 import { isAdmin } from "../lib/roles";
+import { usePopover } from "../lib/usePopover";
 import { useInstallPrompt } from "../pwa/install";
 import { usePushNotifications } from "../pwa/usePush";
 import { PendingApprovalsProvider } from "./approvals";
@@ -130,40 +131,15 @@ function AppOptions() {
 
 function UserMenu() {
   const { me, signOut } = useAuth();
-  const [open, setOpen] = useState(false);
+  const { open, toggle, buttonRef, rootProps } = usePopover();
   const [busy, setBusy] = useState(false);
   const panelId = useId();
-  const rootRef = useRef<HTMLDivElement>(null);
-  const buttonRef = useRef<HTMLButtonElement>(null);
-
-  useEffect(() => {
-    if (!open) return;
-    function onPointerDown(event: PointerEvent) {
-      if (rootRef.current && !rootRef.current.contains(event.target as Node)) setOpen(false);
-    }
-    document.addEventListener("pointerdown", onPointerDown);
-    return () => {
-      document.removeEventListener("pointerdown", onPointerDown);
-    };
-  }, [open]);
 
   if (!me) return null;
   const initial = (me.user.display_name || me.user.email).trim().charAt(0).toUpperCase();
 
   return (
-    <div
-      className="user-menu"
-      ref={rootRef}
-      onKeyDown={(event) => {
-        if (event.key === "Escape" && open) {
-          setOpen(false);
-          buttonRef.current?.focus();
-        }
-      }}
-      onBlur={(event) => {
-        if (!event.currentTarget.contains(event.relatedTarget)) setOpen(false);
-      }}
-    >
+    <div className="user-menu" {...rootProps}>
       <button
         ref={buttonRef}
         type="button"
@@ -171,9 +147,7 @@ function UserMenu() {
         aria-expanded={open}
         aria-controls={panelId}
         aria-label={`Account: ${me.user.display_name}`}
-        onClick={() => {
-          setOpen((v) => !v);
-        }}
+        onClick={toggle}
       >
         <span aria-hidden="true">{initial || "?"}</span>
       </button>

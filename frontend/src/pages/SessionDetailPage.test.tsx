@@ -1,37 +1,16 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FakeWebSocket } from "../test/fakeWebSocket";
 import { json, makeMe, makeSession, ORG_ID, renderApp, stubFetch } from "../test/helpers";
 
 const SESSION = makeSession();
 const TASK_ID = "0190f0aa-0000-7000-8000-000000000001";
 
-/** Stands in for the browser's WebSocket; the test plays the server. */
-class FakeWebSocket {
-  static all: FakeWebSocket[] = [];
-  readyState = 0;
-  onopen: ((e: Event) => void) | null = null;
-  onmessage: ((e: MessageEvent) => void) | null = null;
-  onclose: ((e: CloseEvent) => void) | null = null;
-  onerror: ((e: Event) => void) | null = null;
-  constructor(readonly url: string) {
-    FakeWebSocket.all.push(this);
-  }
-  send() {
-    // The page sends nothing in these tests.
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.(new Event("open"));
-  }
-  events(...bodies: Record<string, unknown>[]) {
-    for (const [i, body] of bodies.entries()) {
-      const event = { seq: i + 1, task_id: TASK_ID, at: new Date().toISOString(), ...body };
-      this.onmessage?.(new MessageEvent("message", { data: JSON.stringify({ type: "event", event }) }));
-    }
+/** Plays the server: events of the task, numbered from 1 and stamped now. */
+function sendTaskEvents(socket: FakeWebSocket, ...bodies: Record<string, unknown>[]) {
+  for (const [i, body] of bodies.entries()) {
+    socket.event(i + 1, { task_id: TASK_ID, at: new Date().toISOString(), ...body });
   }
 }
 
@@ -94,9 +73,11 @@ describe("session detail page", () => {
     expect(url.searchParams.get("after_seq")).toBe("0");
     expect(url.searchParams.get("org_id")).toBe(ORG_ID);
 
+    if (!socket) throw new Error("no socket");
     act(() => {
-      socket?.open();
-      socket?.events(
+      socket.open();
+      sendTaskEvents(
+        socket,
         { kind: "task_started" },
         { kind: "user_message", text: "Why is the build red?", is_replay: true },
         { kind: "text_delta", message_id: "m1", index: 0, text: "Because of **one** " },

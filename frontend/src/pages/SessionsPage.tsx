@@ -3,17 +3,23 @@ import { Link, useNavigate } from "react-router";
 import { unwrap } from "../api/client";
 import { SESSION_STATES, type Session, type SessionState } from "../api/types";
 import { useApi, useAuth } from "../app/auth";
+import { useVisiblePolling } from "../app/polling";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { EmptyState, LoadMore, Loading, PageHeader } from "../components/Page";
 import { StateBadge } from "../components/StateBadge";
 import { Time } from "../components/Time";
-import { usePaged } from "../lib/hooks";
+import { useAction, usePaged } from "../lib/hooks";
 import { useMembers } from "../lib/members";
 import { can } from "../lib/roles";
 import { CreateSessionDialog } from "./sessions/CreateSessionDialog";
-import { STOPPABLE, useSessionActions } from "./sessions/sessionActions";
+import { STOPPABLE, TRANSITIONAL, useSessionActions } from "./sessions/sessionActions";
 
 const PAGE_SIZE = 25;
+/** Badge refresh while a listed sandbox is starting or stopping, and otherwise. */
+const FAST_POLL_MS = 2000;
+const SLOW_POLL_MS = 15000;
+/** Sessions that can be started again (resume: the same workspace and conversation). */
+const STARTABLE: ReadonlySet<SessionState> = new Set(["stopped", "failed"]);
 
 export function SessionsPage() {
   const api = useApi();
@@ -39,6 +45,44 @@ export function SessionsPage() {
   );
 
   const { update } = sessions;
+
+  // Keep the badges current without resetting pagination: re-read the first page and merge
+  // fresh rows into what is shown (new sessions appear at the top). Only while the tab is
+  // visible; fast while some sandbox is changing state by itself.
+  const changing = sessions.items.some((s) => TRANSITIONAL.has(s.state));
+  const { loading } = sessions;
+  useVisiblePolling(
+    () => {
+      if (loading) return;
+      api
+        .GET("/api/v1/sessions", { params: { query: { limit: PAGE_SIZE, ...(state ? { state } : {}) } } })
+        .then(({ data }) => {
+          if (!data) return;
+          const fresh = new Map(data.items.map((s) => [s.id, s]));
+          update((items) => {
+            const known = new Set(items.map((i) => i.id));
+            const added = data.items.filter((s) => !known.has(s.id) && s.created_at > (items[0]?.created_at ?? ""));
+            return [...added, ...items.map((i) => fresh.get(i.id) ?? i)];
+          });
+        })
+        // A failed background refresh is not worth an alert: the next one retries, and the
+        // Refresh button reports errors.
+        .catch(() => undefined);
+    },
+    changing ? FAST_POLL_MS : SLOW_POLL_MS,
+    sessions.items.length > 0,
+  );
+
+  const start = useAction(
+    useCallback(
+      async (s: Session) => {
+        const started = await unwrap(api.POST("/api/v1/sessions/{id}/start", { params: { path: { id: s.id } } }));
+        update((items) => items.map((i) => (i.id === started.id ? started : i)));
+      },
+      [api, update],
+    ),
+  );
+
   const { ask, dialog } = useSessionActions({
     onStopped: useCallback(
       (s: Session) => {
@@ -107,6 +151,7 @@ export function SessionsPage() {
       </div>
 
       <ErrorAlert error={sessions.error} title="Could not load sessions." onRetry={sessions.reload} />
+      <ErrorAlert error={start.error} title="Could not start the session." />
       {sessions.loading && sessions.items.length === 0 ? <Loading label="Loading sessions…" /> : null}
       {!sessions.loading && !sessions.error && sessions.items.length === 0 ? (
         <EmptyState>
@@ -143,6 +188,15 @@ export function SessionsPage() {
                 </td>
                 <td data-label="State">
                   <StateBadge state={s.state} />
+                  {s.state === "pending" || s.state === "starting" ? (
+                    <span className="session-progress muted small">
+                      <span className="spinner" aria-hidden="true" />
+                      {s.state === "pending" ? "Waiting for a sandbox…" : "Starting the sandbox…"}
+                    </span>
+                  ) : null}
+                  {s.state === "failed" && s.state_reason ? (
+                    <div className="muted small">{s.state_reason}</div>
+                  ) : null}
                 </td>
                 {seesOthers ? <td data-label="Owner">{names.get(s.owner_id) ?? "—"}</td> : null}
                 <td data-label="Model" className="mono small">
@@ -153,6 +207,17 @@ export function SessionsPage() {
                 </td>
                 {canWrite ? (
                   <td className="row-actions">
+                    {STARTABLE.has(s.state) ? (
+                      <button
+                        type="button"
+                        className="button button-small"
+                        disabled={start.busy}
+                        onClick={() => void start.run(s)}
+                        aria-label={`Start ${s.name}`}
+                      >
+                        Start
+                      </button>
+                    ) : null}
                     {STOPPABLE.has(s.state) ? (
                       <button
                         type="button"

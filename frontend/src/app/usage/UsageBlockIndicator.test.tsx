@@ -2,21 +2,9 @@ import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { apiError, json, makeMe, renderApp, stubFetch } from "../../test/helpers";
-import type { UsageBlock } from "./usageBlock";
+import { makeUsageBlock } from "./usageBlockFixture";
 
-const BLOCK: UsageBlock = {
-  active: true,
-  started_at: "2025-01-02T10:00:00Z",
-  ends_at: "2025-01-02T15:00:00Z",
-  total_tokens: 1_234_567,
-  input_tokens: 1_000_000,
-  output_tokens: 234_567,
-  cost_usd: 3.456,
-  model_calls: 42,
-  burn_rate_tokens_per_minute: 12_345,
-  cost_per_hour_usd: 1.2,
-  time_left_secs: 45 * 60,
-};
+const BLOCK = makeUsageBlock({ time_left_secs: 45 * 60 });
 
 function stub(block: Response) {
   return stubFetch((_r, url) => {

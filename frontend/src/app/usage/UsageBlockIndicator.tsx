@@ -3,10 +3,11 @@
  * (burn rate, cost per hour, window) in a popover. Refreshes every minute while visible; hides
  * itself when the api has no such endpoint or the call fails (it is a convenience, not a page).
  */
-import { useCallback, useId, useRef, useState } from "react";
+import { useCallback, useId, useState } from "react";
 import { Link } from "react-router";
 import { ApiError, isAbortError } from "../../api/client";
 import { Time } from "../../components/Time";
+import { usePopover } from "../../lib/usePopover";
 import { useApi } from "../auth";
 import { useVisiblePolling } from "../polling";
 import {
@@ -28,10 +29,10 @@ type State = { kind: "loading" } | { kind: "hidden"; missing: boolean } | { kind
 export function UsageBlockIndicator() {
   const client = useApi();
   const [state, setState] = useState<State>({ kind: "loading" });
-  const [open, setOpen] = useState(false);
+  // Escape and focus leaving close it; a press outside does not (unlike the account menu), which
+  // keeps the behaviour this indicator has always had. Drop the option to align the two.
+  const { open, setOpen, toggle, buttonRef, rootProps } = usePopover({ closeOnPointerDownOutside: false });
   const panelId = useId();
-  const rootRef = useRef<HTMLDivElement>(null);
-  const buttonRef = useRef<HTMLButtonElement>(null);
 
   const load = useCallback(() => {
     fetchUsageBlock(client).then(
@@ -54,19 +55,7 @@ export function UsageBlockIndicator() {
   const summary = summarizeBlock(block);
 
   return (
-    <div
-      className="usage-block"
-      ref={rootRef}
-      onKeyDown={(event) => {
-        if (event.key === "Escape" && open) {
-          setOpen(false);
-          buttonRef.current?.focus();
-        }
-      }}
-      onBlur={(event) => {
-        if (!event.currentTarget.contains(event.relatedTarget)) setOpen(false);
-      }}
-    >
+    <div className="usage-block" {...rootProps}>
       <button
         ref={buttonRef}
         type="button"
@@ -75,9 +64,7 @@ export function UsageBlockIndicator() {
         aria-controls={panelId}
         aria-label={`${summary.label}. Details`}
         title={summary.label}
-        onClick={() => {
-          setOpen((v) => !v);
-        }}
+        onClick={toggle}
       >
         {block.active ? (
           <>

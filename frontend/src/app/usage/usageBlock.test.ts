@@ -1,26 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
-  type UsageBlock,
   formatBurnRate,
   formatTimeLeft,
   formatTokens,
   formatUsd,
   summarizeBlock,
 } from "./usageBlock";
+import { makeUsageBlock } from "./usageBlockFixture";
 
-const ACTIVE: UsageBlock = {
-  active: true,
-  started_at: "2025-01-02T10:00:00Z",
-  ends_at: "2025-01-02T15:00:00Z",
-  total_tokens: 1_234_567,
-  input_tokens: 1_000_000,
-  output_tokens: 234_567,
-  cost_usd: 3.456,
-  model_calls: 42,
-  burn_rate_tokens_per_minute: 12_345,
-  cost_per_hour_usd: 1.2,
-  time_left_secs: 2 * 3600 + 5 * 60 + 30,
-};
+const ACTIVE = makeUsageBlock({ time_left_secs: 2 * 3600 + 5 * 60 + 30 });
 
 describe("usage block formatting", () => {
   it("shortens token counts", () => {

@@ -1,52 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { backoffDelay, type ConnectionStatus, EventConnection, type SocketLike } from "./connection";
+import { FakeWebSocket } from "../../test/fakeWebSocket";
+import { backoffDelay, type ConnectionStatus, EventConnection } from "./connection";
 import { applyEvents, type EventsState, initialEventsState } from "./reducer";
 import type { SessionEvent } from "./types";
 
-class FakeSocket implements SocketLike {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  onopen: ((event: Event) => void) | null = null;
-  onmessage: ((event: MessageEvent) => void) | null = null;
-  onclose: ((event: CloseEvent) => void) | null = null;
-  onerror: ((event: Event) => void) | null = null;
-  sent: string[] = [];
-  closedByClient = false;
-
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-
-  send(data: string) {
-    this.sent.push(data);
-  }
-
-  close() {
-    this.closedByClient = true;
-    this.readyState = 3;
-  }
-
-  open() {
-    this.readyState = 1;
-    this.onopen?.(new Event("open"));
-  }
-
-  event(seq: number, body: Record<string, unknown> = { kind: "queue_changed", queued: [] }) {
-    const data = JSON.stringify({ type: "event", event: { seq, task_id: null, at: "2026-01-01T00:00:00Z", ...body } });
-    this.onmessage?.(new MessageEvent("message", { data }));
-  }
-
-  frame(value: unknown) {
-    this.onmessage?.(new MessageEvent("message", { data: JSON.stringify(value) }));
-  }
-
-  serverClose(code: number) {
-    this.readyState = 3;
-    this.onclose?.(new CloseEvent("close", { code }));
-  }
-}
-
-function afterSeq(socket: FakeSocket | undefined): string | null {
+function afterSeq(socket: FakeWebSocket | undefined): string | null {
   return socket ? new URL(socket.url).searchParams.get("after_seq") : null;
 }
 
@@ -57,7 +15,7 @@ describe("EventConnection", () => {
 
   beforeEach(() => {
     vi.useFakeTimers();
-    FakeSocket.all = [];
+    FakeWebSocket.all = [];
     state = initialEventsState;
     statuses = [];
     conn = new EventConnection({
@@ -69,7 +27,7 @@ describe("EventConnection", () => {
         state = applyEvents(state, [event]);
       },
       onStatus: (s) => statuses.push(s),
-      socket: (url) => new FakeSocket(url),
+      socket: (url) => new FakeWebSocket(url),
       random: () => 0.5,
     });
   });
@@ -81,32 +39,32 @@ describe("EventConnection", () => {
 
   it("connects to the session's events with after_seq and org_id", () => {
     conn.start();
-    expect(FakeSocket.all[0]?.url).toBe("wss://rc.example/api/v1/sessions/s1/events?after_seq=0&org_id=org-1");
-    FakeSocket.all[0]?.open();
+    expect(FakeWebSocket.all[0]?.url).toBe("wss://rc.example/api/v1/sessions/s1/events?after_seq=0&org_id=org-1");
+    FakeWebSocket.all[0]?.open();
     expect(statuses).toEqual(["live"]);
   });
 
   it("reconnects after a close (1012 api restart) resuming after the last applied seq", () => {
     conn.start();
-    const first = FakeSocket.all[0];
+    const first = FakeWebSocket.all[0];
     first?.open();
     first?.event(1);
     first?.event(2);
     first?.event(3);
     first?.serverClose(1012);
     expect(statuses.at(-1)).toBe("reconnecting");
-    expect(FakeSocket.all).toHaveLength(1);
+    expect(FakeWebSocket.all).toHaveLength(1);
 
     vi.advanceTimersByTime(backoffDelay(1, () => 0.5));
-    expect(FakeSocket.all).toHaveLength(2);
-    expect(afterSeq(FakeSocket.all[1])).toBe("3");
-    FakeSocket.all[1]?.open();
+    expect(FakeWebSocket.all).toHaveLength(2);
+    expect(afterSeq(FakeWebSocket.all[1])).toBe("3");
+    FakeWebSocket.all[1]?.open();
     expect(statuses.at(-1)).toBe("live");
   });
 
   it("resumes from the last applied seq, not the last received, when an event arrived ahead of a gap", () => {
     conn.start();
-    const first = FakeSocket.all[0];
+    const first = FakeWebSocket.all[0];
     first?.open();
     first?.event(1);
     first?.event(2);
@@ -114,12 +72,12 @@ describe("EventConnection", () => {
     expect(state.lastSeq).toBe(2);
     first?.serverClose(1006);
     vi.advanceTimersByTime(1000);
-    expect(afterSeq(FakeSocket.all[1])).toBe("2");
+    expect(afterSeq(FakeWebSocket.all[1])).toBe("2");
   });
 
   it("treats an error frame as a reason to reconnect, but not a reply to a client message", () => {
     conn.start();
-    const first = FakeSocket.all[0];
+    const first = FakeWebSocket.all[0];
     first?.open();
     first?.event(1);
     first?.frame({ type: "error", error: { code: "conflict", message: "already decided" }, approval_id: "a1" });
@@ -129,33 +87,33 @@ describe("EventConnection", () => {
     expect(first?.closedByClient).toBe(true);
     expect(statuses.at(-1)).toBe("reconnecting");
     vi.advanceTimersByTime(1000);
-    expect(afterSeq(FakeSocket.all[1])).toBe("1");
+    expect(afterSeq(FakeWebSocket.all[1])).toBe("1");
   });
 
   it("backs off with a cap, gives up after the attempt limit, and retry() starts over at once", () => {
     conn.start();
     for (let i = 0; i < 12; i += 1) {
-      FakeSocket.all.at(-1)?.serverClose(1006);
+      FakeWebSocket.all.at(-1)?.serverClose(1006);
       vi.advanceTimersByTime(30_000);
     }
-    expect(FakeSocket.all).toHaveLength(13);
-    FakeSocket.all.at(-1)?.serverClose(1006);
+    expect(FakeWebSocket.all).toHaveLength(13);
+    FakeWebSocket.all.at(-1)?.serverClose(1006);
     expect(statuses.at(-1)).toBe("closed");
     vi.advanceTimersByTime(60_000);
-    expect(FakeSocket.all).toHaveLength(13);
+    expect(FakeWebSocket.all).toHaveLength(13);
 
     conn.retry();
-    expect(FakeSocket.all).toHaveLength(14);
+    expect(FakeWebSocket.all).toHaveLength(14);
   });
 
   it("stop() closes the socket and never reconnects", () => {
     conn.start();
-    const first = FakeSocket.all[0];
+    const first = FakeWebSocket.all[0];
     first?.open();
     conn.stop();
     expect(first?.closedByClient).toBe(true);
     vi.advanceTimersByTime(60_000);
-    expect(FakeSocket.all).toHaveLength(1);
+    expect(FakeWebSocket.all).toHaveLength(1);
     expect(statuses.at(-1)).toBe("closed");
   });
 });

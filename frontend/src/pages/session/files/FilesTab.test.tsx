@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { AuthProvider } from "../../../app/auth";
 import { apiError, json, makeMe, makeSession, stubFetch } from "../../../test/helpers";
 import type { FileChangeNotice, FilesTabProps } from "../contracts";
+import { FakeXhr } from "./fakeXhr";
 import { FilesTab } from "./FilesTab";
 
 // Monaco cannot run in jsdom: the lazily loaded editors become plain text areas.
@@ -276,37 +277,6 @@ describe("FilesTab changes view", () => {
   });
 });
 
-/** XMLHttpRequest for uploads, answered by the test. */
-class UploadXhr {
-  static all: UploadXhr[] = [];
-  url = "";
-  status = 0;
-  responseText = "";
-  withCredentials = false;
-  upload: { onprogress: ((e: ProgressEvent) => void) | null } = { onprogress: null };
-  onload: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  onabort: (() => void) | null = null;
-  constructor() {
-    UploadXhr.all.push(this);
-  }
-  open(_method: string, url: string) {
-    this.url = url;
-  }
-  setRequestHeader() {
-    /* headers are covered by filesApi.test.ts */
-  }
-  getResponseHeader() {
-    return null;
-  }
-  send() {
-    /* answered by the test */
-  }
-  abort() {
-    this.onabort?.();
-  }
-}
-
 describe("FilesTab actions", () => {
   it("creates a folder in the selected folder and refreshes it", async () => {
     const user = userEvent.setup();
@@ -342,8 +312,8 @@ describe("FilesTab actions", () => {
   });
 
   it("uploads picked files one by one with progress, and shows the size limit error", async () => {
-    UploadXhr.all = [];
-    vi.stubGlobal("XMLHttpRequest", UploadXhr);
+    FakeXhr.all = [];
+    vi.stubGlobal("XMLHttpRequest", FakeXhr);
     const user = userEvent.setup();
     renderTab();
     await screen.findByRole("tree");
@@ -352,8 +322,8 @@ describe("FilesTab actions", () => {
       new File(["x"], "huge.bin"),
     ]);
     // One at a time: the second waits for the first.
-    expect(UploadXhr.all).toHaveLength(1);
-    const first = UploadXhr.all[0];
+    expect(FakeXhr.all).toHaveLength(1);
+    const first = FakeXhr.all[0];
     if (!first) throw new Error("no upload");
     act(() => first.upload.onprogress?.(new ProgressEvent("progress", { lengthComputable: true, loaded: 4, total: 10 })));
     expect(screen.getByRole("progressbar", { name: "Upload of a.txt" })).toHaveAttribute("value", "40");
@@ -366,8 +336,8 @@ describe("FilesTab actions", () => {
     });
     expect(await screen.findByRole("treeitem", { name: "a.txt" })).toBeInTheDocument();
     expect(treeReads("")).toBe(rootReads + 1);
-    await waitFor(() => expect(UploadXhr.all).toHaveLength(2));
-    const second = UploadXhr.all[1];
+    await waitFor(() => expect(FakeXhr.all).toHaveLength(2));
+    const second = FakeXhr.all[1];
     act(() => {
       if (!second) return;
       second.status = 413;

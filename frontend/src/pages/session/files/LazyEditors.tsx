@@ -3,7 +3,8 @@
  * its worker); the app's main bundle never contains it. Tests mock `./monaco/CodeEditor` and
  * `./monaco/DiffView`, which jsdom cannot run.
  */
-import { Component, lazy, type ReactNode, Suspense } from "react";
+import { lazy, type ReactNode, Suspense } from "react";
+import { LoadBoundary } from "../../../components/LoadBoundary";
 import type { CodeEditorProps } from "./monaco/CodeEditor";
 import type { DiffViewProps } from "./monaco/DiffView";
 
@@ -18,29 +19,9 @@ function Fallback({ children }: { children: ReactNode }) {
   );
 }
 
-/** A chunk that fails to load (offline, a deploy replaced it) must not take the page down. */
-class LoadBoundary extends Component<{ children: ReactNode }, { failed: boolean }> {
-  override state = { failed: false };
-
-  static getDerivedStateFromError(): { failed: boolean } {
-    return { failed: true };
-  }
-
-  override render() {
-    if (this.state.failed) {
-      return (
-        <p className="alert alert-error" role="alert">
-          The editor could not be loaded. Check your connection and reload the page.
-        </p>
-      );
-    }
-    return this.props.children;
-  }
-}
-
 export function CodeEditor(props: CodeEditorProps) {
   return (
-    <LoadBoundary>
+    <LoadBoundary what="editor">
       <Suspense fallback={<Fallback>Loading the editor…</Fallback>}>
         <LazyCodeEditor {...props} />
       </Suspense>
@@ -50,7 +31,7 @@ export function CodeEditor(props: CodeEditorProps) {
 
 export function DiffView(props: DiffViewProps) {
   return (
-    <LoadBoundary>
+    <LoadBoundary what="editor">
       <Suspense fallback={<Fallback>Loading the diff…</Fallback>}>
         <LazyDiffView {...props} />
       </Suspense>

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../../../api/client";
 import { apiError, json, ORG_ID, stubFetch } from "../../../test/helpers";
+import { FakeXhr } from "./fakeXhr";
 import { ConflictError, FilesApi } from "./filesApi";
 
 const SESSION = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
@@ -116,52 +117,9 @@ describe("FilesApi", () => {
   });
 });
 
-/** Just enough of XMLHttpRequest for the upload path, driven by the test. */
-class FakeXhr {
-  static last: FakeXhr | null = null;
-  method = "";
-  url = "";
-  headers: Record<string, string> = {};
-  body: FormData | null = null;
-  status = 0;
-  responseText = "";
-  withCredentials = false;
-  upload: { onprogress: ((e: ProgressEvent) => void) | null } = { onprogress: null };
-  onload: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  onabort: (() => void) | null = null;
-  constructor() {
-    FakeXhr.last = this;
-  }
-  open(method: string, url: string) {
-    this.method = method;
-    this.url = url;
-  }
-  setRequestHeader(name: string, value: string) {
-    this.headers[name.toLowerCase()] = value;
-  }
-  getResponseHeader() {
-    return null;
-  }
-  send(body: FormData) {
-    this.body = body;
-  }
-  abort() {
-    this.onabort?.();
-  }
-  progress(loaded: number, total: number) {
-    this.upload.onprogress?.(new ProgressEvent("progress", { lengthComputable: true, loaded, total }));
-  }
-  respond(status: number, body: unknown) {
-    this.status = status;
-    this.responseText = JSON.stringify(body);
-    this.onload?.();
-  }
-}
-
 describe("FilesApi.upload", () => {
   afterEach(() => {
-    FakeXhr.last = null;
+    FakeXhr.all = [];
   });
   const xhrApi = () => makeApi({ createXhr: () => new FakeXhr() as unknown as XMLHttpRequest });
 

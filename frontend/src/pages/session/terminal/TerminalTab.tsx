@@ -3,10 +3,11 @@
  * (bash or the interactive Claude TUI), each an xterm.js view over the terminal WebSocket.
  * Terminals outlive this tab: leaving and coming back re-attaches them by `pty_id`.
  */
-import { Component, type KeyboardEvent, type ReactNode, lazy, Suspense, useCallback, useEffect, useId, useRef, useState } from "react";
+import { type KeyboardEvent, lazy, Suspense, useCallback, useEffect, useId, useRef, useState } from "react";
 import { useAuth } from "../../../app/auth";
 import { useTheme } from "../../../app/theme";
 import { ConfirmDialog } from "../../../components/Dialog";
+import { LoadBoundary } from "../../../components/LoadBoundary";
 import type { SessionTabProps } from "../contracts";
 import { type ConnectionStatus, describeExit, type Program } from "./protocol";
 import "./terminal.css";
@@ -15,26 +16,6 @@ import type { TerminalHandle } from "./TerminalView";
 
 // xterm.js (~300 kB) loads with the first terminal, not with the app.
 const TerminalView = lazy(() => import("./TerminalView").then((m) => ({ default: m.TerminalView })));
-
-/** A chunk that fails to load (offline, a deploy replaced it) must not take the page down. */
-class LoadBoundary extends Component<{ children: ReactNode }, { failed: boolean }> {
-  override state = { failed: false };
-
-  static getDerivedStateFromError(): { failed: boolean } {
-    return { failed: true };
-  }
-
-  override render() {
-    if (this.state.failed) {
-      return (
-        <p className="alert alert-error" role="alert">
-          The terminal could not be loaded. Check your connection and reload the page.
-        </p>
-      );
-    }
-    return this.props.children;
-  }
-}
 
 /** Keys a phone keyboard lacks, sent as the bytes a terminal expects. */
 const SPECIAL_KEYS: { label: string; name: string; data: string }[] = [
@@ -296,7 +277,7 @@ function Terminals({ sessionId }: { sessionId: string }) {
             hidden={!selected}
             className="terminal-panel"
           >
-            <LoadBoundary>
+            <LoadBoundary what="terminal">
               <Suspense fallback={<p className="muted">Loading the terminal…</p>}>
                 <TerminalView
                   sessionId={sessionId}
