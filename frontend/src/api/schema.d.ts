@@ -763,7 +763,7 @@ export interface paths {
         };
         get: operations["tasks_list"];
         put?: never;
-        /** Queues a prompt on the session. */
+        /** Queues a prompt on the session, optionally with images (at most 4, at most 5 MiB in all). */
         post: operations["tasks_create"];
         delete?: never;
         options?: never;
@@ -1052,6 +1052,8 @@ export interface components {
             name?: string | null;
         };
         CreateTask: {
+            /** @description Images sent to Claude with the prompt, in order (at most 4, at most 5 MiB in all). */
+            images?: components["schemas"]["TaskImageInput"][];
             prompt: string;
         };
         CreateToken: {
@@ -1324,6 +1326,11 @@ export interface components {
                 /** Format: uuid */
                 id: string;
                 /**
+                 * Format: int32
+                 * @description How many images were sent with the prompt.
+                 */
+                image_count: number;
+                /**
                  * Format: int64
                  * @description Queue order within the session (lower runs first).
                  */
@@ -1533,6 +1540,11 @@ export interface components {
             /** Format: uuid */
             id: string;
             /**
+             * Format: int32
+             * @description How many images were sent with the prompt.
+             */
+            image_count: number;
+            /**
              * Format: int64
              * @description Queue order within the session (lower runs first).
              */
@@ -1545,6 +1557,13 @@ export interface components {
             /** Format: date-time */
             started_at?: string | null;
             state: components["schemas"]["TaskState"];
+        };
+        /** @description One image of a prompt. */
+        TaskImageInput: {
+            /** @description The image file, base64 (standard alphabet, padded). */
+            data: string;
+            /** @description `image/png`, `image/jpeg`, `image/gif` or `image/webp`. */
+            media_type: string;
         };
         /** @enum {string} */
         TaskState: "queued" | "running" | "succeeded" | "failed" | "cancelled";
@@ -4203,6 +4222,14 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

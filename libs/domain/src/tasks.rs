@@ -14,6 +14,21 @@ use uuid::Uuid;
 
 /// Longest prompt accepted (characters).
 pub const MAX_PROMPT_CHARS: usize = 100_000;
+/// Most images one prompt may carry.
+pub const MAX_IMAGES: usize = 4;
+/// Largest image accepted, decoded (the model API's per-image limit).
+pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+/// Most image bytes (decoded) one prompt may carry in all. Claude echoes the prompt, images
+/// included, on one stdout line, and the sandbox agent drops lines over
+/// `rc_agent_protocol::MAX_LINE_BYTES` (8 MiB): 5 MiB in base64 plus the longest prompt stays
+/// under it.
+pub const MAX_TOTAL_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+/// Image types the model accepts.
+pub const IMAGE_MEDIA_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+/// The largest task-creation request body the api reads: the images at the size limit in
+/// base64, plus the longest prompt (JSON-escaped, 6 bytes a character at worst) and the rest.
+pub const MAX_CREATE_BODY_BYTES: usize =
+    MAX_TOTAL_IMAGE_BYTES.div_ceil(3) * 4 + MAX_PROMPT_CHARS * 6 + 64 * 1024;
 
 #[derive(
     Debug,
@@ -55,12 +70,107 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// How many images were sent with the prompt.
+    pub image_count: i32,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTask {
     pub prompt: String,
+    /// Images sent to Claude with the prompt, in order (at most 4, at most 5 MiB in all).
+    #[serde(default)]
+    #[graphql(default)]
+    pub images: Vec<TaskImageInput>,
+}
+
+/// One image of a prompt.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+pub struct TaskImageInput {
+    /// `image/png`, `image/jpeg`, `image/gif` or `image/webp`.
+    pub media_type: String,
+    /// The image file, base64 (standard alphabet, padded).
+    pub data: String,
+}
+
+/// Checks the images and decodes them; errors name the field (`images[1].data`).
+fn decode_images(images: &[TaskImageInput]) -> AppResult<Vec<(&str, Vec<u8>)>> {
+    use base64::Engine as _;
+    if images.len() > MAX_IMAGES {
+        return Err(AppError::validation(
+            "images",
+            format!("at most {MAX_IMAGES} images per prompt"),
+        ));
+    }
+    images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| {
+            let media_type = image.media_type.as_str();
+            if !IMAGE_MEDIA_TYPES.contains(&media_type) {
+                return Err(AppError::validation(
+                    format!("images[{i}].media_type"),
+                    format!("must be one of {}", IMAGE_MEDIA_TYPES.join(", ")),
+                ));
+            }
+            let field = format!("images[{i}].data");
+            // Checked before decoding so an oversized image is never held twice.
+            if image.data.len() > MAX_IMAGE_BYTES.div_ceil(3) * 4 {
+                return Err(AppError::validation(
+                    field,
+                    format!("the image exceeds {} MiB", MAX_IMAGE_BYTES / (1024 * 1024)),
+                ));
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&image.data)
+                .map_err(|_| AppError::validation(field.clone(), "is not valid base64"))?;
+            if bytes.is_empty() {
+                return Err(AppError::validation(field, "must not be empty"));
+            }
+            if bytes.len() > MAX_IMAGE_BYTES {
+                return Err(AppError::validation(
+                    field,
+                    format!("the image exceeds {} MiB", MAX_IMAGE_BYTES / (1024 * 1024)),
+                ));
+            }
+            if sniff_image(&bytes) != Some(media_type) {
+                return Err(AppError::validation(
+                    field,
+                    format!("the bytes are not a {media_type} image"),
+                ));
+            }
+            Ok((media_type, bytes))
+        })
+        .collect::<AppResult<Vec<_>>>()
+        .and_then(|decoded| {
+            let total: usize = decoded.iter().map(|(_, bytes)| bytes.len()).sum();
+            if total > MAX_TOTAL_IMAGE_BYTES {
+                return Err(AppError::validation(
+                    "images",
+                    format!(
+                        "the images exceed {} MiB together",
+                        MAX_TOTAL_IMAGE_BYTES / (1024 * 1024)
+                    ),
+                ));
+            }
+            Ok(decoded)
+        })
+}
+
+/// The image type the bytes' magic number shows.
+fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
 }
 
 #[async_graphql::ComplexObject]
@@ -87,6 +197,7 @@ pub async fn create(
             format!("must be at most {MAX_PROMPT_CHARS} characters"),
         ));
     }
+    let images = decode_images(&input.images)?;
     let session = sessions::fetch_actionable(&domain.db, granted, session_id).await?;
     if !session.state.is_active() {
         return Err(AppError::conflict(
@@ -120,11 +231,12 @@ pub async fn create(
         ));
     }
     let id = Uuid::now_v7();
-    let task = sqlx::query_as!(
+    let mut task = sqlx::query_as!(
         Task,
         r#"INSERT INTO tasks (id, org_id, session_id, created_by, prompt, position)
            VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(max(position), 0) + 1 FROM tasks WHERE session_id = $3))
-           RETURNING id, session_id, created_by, prompt, state AS "state: TaskState", position, result, error, created_at, started_at, finished_at"#,
+           RETURNING id, session_id, created_by, prompt, state AS "state: TaskState", position, result, error, created_at, started_at, finished_at,
+                     0 AS "image_count!""#,
         id,
         granted.org_id,
         session_id,
@@ -133,7 +245,20 @@ pub async fn create(
     )
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, granted, Event::new("task.create", "task", id).details(serde_json::json!({ "session_id": session_id, "prompt_chars": input.prompt.chars().count() }))).await?;
+    for (position, (media_type, bytes)) in images.iter().enumerate() {
+        sqlx::query!(
+            "INSERT INTO task_images (task_id, org_id, position, media_type, data) VALUES ($1, $2, $3, $4, $5)",
+            id,
+            granted.org_id,
+            position as i32,
+            media_type,
+            bytes
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    task.image_count = images.len() as i32;
+    audit::record(&mut tx, granted, Event::new("task.create", "task", id).details(serde_json::json!({ "session_id": session_id, "prompt_chars": input.prompt.chars().count(), "images": images.len() }))).await?;
     domain
         .bus
         .publish(&TaskEvent::Queued {
@@ -159,7 +284,8 @@ pub async fn list(
     let (cursor, limit) = page.parse()?;
     let rows = sqlx::query_as!(
         Task,
-        r#"SELECT id, session_id, created_by, prompt, state AS "state: TaskState", position, result, error, created_at, started_at, finished_at
+        r#"SELECT id, session_id, created_by, prompt, state AS "state: TaskState", position, result, error, created_at, started_at, finished_at,
+                  (SELECT count(*)::int FROM task_images i WHERE i.task_id = tasks.id) AS "image_count!"
            FROM tasks WHERE session_id = $1 AND org_id = $2 AND ($3::uuid IS NULL OR id < $3)
            ORDER BY id DESC LIMIT $4"#,
         session_id,
@@ -175,7 +301,8 @@ pub async fn list(
 pub async fn get(domain: &Domain, granted: &Granted<perm::TasksRead>, id: Uuid) -> AppResult<Task> {
     let task = sqlx::query_as!(
         Task,
-        r#"SELECT id, session_id, created_by, prompt, state AS "state: TaskState", position, result, error, created_at, started_at, finished_at
+        r#"SELECT id, session_id, created_by, prompt, state AS "state: TaskState", position, result, error, created_at, started_at, finished_at,
+                  (SELECT count(*)::int FROM task_images i WHERE i.task_id = tasks.id) AS "image_count!"
            FROM tasks WHERE id = $1 AND org_id = $2"#,
         id,
         granted.org_id
@@ -274,7 +401,8 @@ pub async fn queue(
     sessions::get(domain, &granted.also()?, session_id).await?;
     let tasks = sqlx::query_as!(
         Task,
-        r#"SELECT id, session_id, created_by, prompt, state AS "state: TaskState", position, result, error, created_at, started_at, finished_at
+        r#"SELECT id, session_id, created_by, prompt, state AS "state: TaskState", position, result, error, created_at, started_at, finished_at,
+                  (SELECT count(*)::int FROM task_images i WHERE i.task_id = tasks.id) AS "image_count!"
            FROM tasks WHERE session_id = $1 AND org_id = $2 AND state = 'queued'
            ORDER BY position, created_at"#,
         session_id,

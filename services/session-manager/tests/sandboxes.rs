@@ -756,6 +756,7 @@ async fn a_stopped_session_starts_again_and_resumes_its_conversation() {
         session.id,
         rc_domain::tasks::CreateTask {
             prompt: "remember the word PELICAN [[text]]".into(),
+            images: Vec::new(),
         },
     )
     .await
@@ -796,6 +797,7 @@ async fn a_stopped_session_starts_again_and_resumes_its_conversation() {
         session.id,
         rc_domain::tasks::CreateTask {
             prompt: "what was the word? [[text]]".into(),
+            images: Vec::new(),
         },
     )
     .await

@@ -451,6 +451,17 @@ mod tests {
     }
 
     #[test]
+    fn image_blocks_are_accepted_and_the_text_picks_the_scenario() {
+        let body = request(json!([{"role": "user", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+            {"type": "text", "text": "what is it [[slow:2:5]]"},
+        ]}]));
+        let (plan, label) = plan(&body, 10);
+        assert_eq!(label, "slow:2:5");
+        assert_eq!(message(plan).stop_reason, "end_turn");
+    }
+
+    #[test]
     fn tool_directive_yields_text_then_tool_use_and_stops_for_the_tool() {
         let body = request(json!([{"role": "user", "content": "[[tool:Bash:echo hi]]"}]));
         let reply = message(plan(&body, 10).0);

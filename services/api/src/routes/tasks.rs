@@ -10,10 +10,18 @@ use rc_errors::{AppResult, ErrorBody};
 use uuid::Uuid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/sessions/{id}/tasks").get(list).post(create))
-        .service(resource("/sessions/{id}/queue").get(queue).put(reorder))
-        .service(resource("/tasks/{id}").get(get))
-        .service(resource("/tasks/{id}/cancel").post(cancel));
+    cfg.service(
+        resource("/sessions/{id}/tasks")
+            // A prompt may carry images (base64): more than the api's usual body limit.
+            .app_data(crate::errors::json_config(
+                rc_domain::tasks::MAX_CREATE_BODY_BYTES,
+            ))
+            .get(list)
+            .post(create),
+    )
+    .service(resource("/sessions/{id}/queue").get(queue).put(reorder))
+    .service(resource("/tasks/{id}").get(get))
+    .service(resource("/tasks/{id}/cancel").post(cancel));
 }
 
 #[utoipa::path(operation_id = "tasks_list", get, path = "/api/v1/sessions/{id}/tasks", tag = "tasks", params(("id" = Uuid, Path), PageParams),
@@ -35,9 +43,9 @@ pub async fn list(
     ))
 }
 
-/// Queues a prompt on the session.
+/// Queues a prompt on the session, optionally with images (at most 4, at most 5 MiB in all).
 #[utoipa::path(operation_id = "tasks_create", post, path = "/api/v1/sessions/{id}/tasks", tag = "tasks", params(("id" = Uuid, Path)), request_body = CreateTask,
-    responses((status = 201, body = Task), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = Task), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
     Authz(g): Authz<perm::TasksWrite>,

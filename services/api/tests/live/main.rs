@@ -1060,3 +1060,70 @@ async fn the_queue_survives_restarts_of_the_api_and_session_manager() {
         assert_eq!(live.task(id).await["state"], "succeeded", "{id}");
     }
 }
+
+#[tokio::test]
+async fn a_prompt_with_an_image_reaches_the_model_as_an_image_block() {
+    const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let live = Live::start().await;
+    let session = live.running_session("default").await;
+    let mut socket = live.events(session, 0).await;
+    let prompt = format!("describe image-{}", Uuid::now_v7().simple());
+    let (status, task) = live
+        .call(
+            Method::POST,
+            &format!("/api/v1/sessions/{session}/tasks"),
+            Some(json!({"prompt": prompt, "images": [{"media_type": "image/png", "data": PNG}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{task}");
+    assert_eq!(task["image_count"], 1);
+    let task: Uuid = task["id"].as_str().unwrap().parse().unwrap();
+    let events = collect(&mut socket, 0, finished(task)).await;
+    let result = live.task(task).await;
+    assert_eq!(result["state"], "succeeded", "{result}");
+    // The prompt's echo proves delivery, and the event log keeps no copy of the image.
+    assert!(
+        events.iter().any(|e| e["kind"] == "user_message"
+            && e["is_replay"] == true
+            && e["text"].as_str() == Some(prompt.as_str())),
+        "the prompt was echoed: {events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| e.to_string().contains(PNG)),
+        "no event carries the image's bytes"
+    );
+    let requests: Vec<Value> = reqwest::get(format!("{}/_fake/requests", live.fake_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let content = requests
+        .iter()
+        .filter_map(|r| r["body"]["messages"].as_array())
+        .flatten()
+        .filter(|m| m["role"] == "user")
+        .map(|m| &m["content"])
+        .find(|c| c.to_string().contains(&prompt))
+        .unwrap_or_else(|| panic!("no model request carries the prompt: {requests:?}"));
+    let blocks = content.as_array().expect("content blocks");
+    let image = blocks
+        .iter()
+        .find(|b| b["type"] == "image")
+        .unwrap_or_else(|| panic!("no image block in {content}"));
+    assert_eq!(
+        image["source"],
+        json!({"type": "base64", "media_type": "image/png", "data": PNG})
+    );
+    let image_at = blocks.iter().position(|b| b["type"] == "image").unwrap();
+    let text_at = blocks
+        .iter()
+        .position(|b| {
+            b["type"] == "text" && b["text"].as_str().map(str::trim_end) == Some(prompt.as_str())
+        })
+        .unwrap_or_else(|| panic!("no text block with the prompt in {content}"));
+    assert!(
+        image_at < text_at,
+        "the image comes before the text: {content}"
+    );
+}

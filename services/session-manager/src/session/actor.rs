@@ -592,7 +592,11 @@ impl Actor {
                     .map_err(db_error)?
                 {
                     tracing::info!(task_id = %id, "re-sending a prompt that never reached Claude");
-                    self.send_line(tx, claude::user_line(&prompt)).await?;
+                    let images = store::task_images(&self.shared.db, id)
+                        .await
+                        .map_err(db_error)?;
+                    self.send_line(tx, claude::user_line(&prompt, &images))
+                        .await?;
                 }
             }
             return Ok(());
@@ -860,7 +864,11 @@ impl Actor {
             Some(id),
         )
         .await?;
-        self.send_line(tx, claude::user_line(&prompt)).await?;
+        let images = store::task_images(&self.shared.db, id)
+            .await
+            .map_err(db_error)?;
+        self.send_line(tx, claude::user_line(&prompt, &images))
+            .await?;
         self.announce_queue().await?;
         Ok(true)
     }

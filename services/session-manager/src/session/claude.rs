@@ -2,7 +2,7 @@
 //! stream-json lines written to it, and what session-manager reads back from its output
 //! (claude-cli.md §1-§3, every fact there verified against CLI 2.1.328).
 
-use super::store::SessionRow;
+use super::store::{SessionRow, TaskImage};
 use crate::sandbox::spec::{HOME_DIR, WORKSPACE_DIR};
 use rc_agent_protocol::ClaudeRequest;
 use serde_json::{json, Value};
@@ -70,11 +70,32 @@ pub fn model_env(session: &SessionRow) -> Vec<(String, String)> {
     .to_vec()
 }
 
-/// A user turn (stream-json input).
-pub fn user_line(prompt: &str) -> String {
+/// A user turn (stream-json input). A prompt with images is a content-block array: the
+/// images in order, then the text (claude-cli.md §2); a text-only prompt stays a string.
+pub fn user_line(prompt: &str, images: &[TaskImage]) -> String {
+    use base64::Engine as _;
+    let content = if images.is_empty() {
+        json!(prompt)
+    } else {
+        let mut blocks: Vec<Value> = images
+            .iter()
+            .map(|image| {
+                json!({
+                    "type": "image",
+                    "source": {
+                        "type": "base64",
+                        "media_type": image.media_type,
+                        "data": base64::engine::general_purpose::STANDARD.encode(&image.data),
+                    },
+                })
+            })
+            .collect();
+        blocks.push(json!({"type": "text", "text": prompt}));
+        Value::Array(blocks)
+    };
     json!({
         "type": "user",
-        "message": {"role": "user", "content": prompt},
+        "message": {"role": "user", "content": content},
         "parent_tool_use_id": null,
         "session_id": "",
     })
@@ -306,7 +327,14 @@ mod tests {
     #[test]
     fn written_lines_are_single_line_stream_json() {
         for line in [
-            user_line("two\nlines"),
+            user_line("two\nlines", &[]),
+            user_line(
+                "two\nlines",
+                &[TaskImage {
+                    media_type: "image/png".into(),
+                    data: vec![0x89, b'P', b'N', b'G', b'\n'],
+                }],
+            ),
             interrupt_line("int-1"),
             deny_line("r1", "no"),
             allow_line(
@@ -318,5 +346,35 @@ mod tests {
             assert!(!line.contains('\n'), "{line}");
             serde_json::from_str::<Value>(&line).expect("valid JSON");
         }
+    }
+
+    #[test]
+    fn a_text_prompt_is_a_string_and_images_come_before_the_text() {
+        let text: Value = serde_json::from_str(&user_line("hi", &[])).unwrap();
+        assert_eq!(
+            text,
+            json!({"type": "user", "message": {"role": "user", "content": "hi"},
+                   "parent_tool_use_id": null, "session_id": ""})
+        );
+        let images = [
+            TaskImage {
+                media_type: "image/png".into(),
+                data: b"\x89PNG".to_vec(),
+            },
+            TaskImage {
+                media_type: "image/gif".into(),
+                data: b"GIF89a".to_vec(),
+            },
+        ];
+        let line: Value = serde_json::from_str(&user_line("look", &images)).unwrap();
+        assert_eq!(
+            line["message"]["content"],
+            json!([
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw=="}},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/gif", "data": "R0lGODlh"}},
+                {"type": "text", "text": "look"},
+            ])
+        );
+        assert_eq!(line["message"]["role"], "user");
     }
 }

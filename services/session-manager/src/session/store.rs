@@ -296,6 +296,24 @@ pub async fn start_next_task(
     Ok(row.map(|r| (r.id, r.prompt)))
 }
 
+/// An image sent with a task's prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskImage {
+    pub media_type: String,
+    pub data: Vec<u8>,
+}
+
+/// The task's images, in the order they go to Claude (before the prompt's text).
+pub async fn task_images(db: &PgPool, task_id: Uuid) -> sqlx::Result<Vec<TaskImage>> {
+    sqlx::query_as!(
+        TaskImage,
+        "SELECT media_type, data FROM task_images WHERE task_id = $1 ORDER BY position",
+        task_id
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// The session's waiting tasks, in the order they will run.
 pub async fn queued_tasks(db: &PgPool, session_id: Uuid) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar!(
