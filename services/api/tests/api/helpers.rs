@@ -298,6 +298,11 @@ impl TestApp {
 
     /// Messages waiting in session-manager's queue (taken off it).
     pub async fn drain_session_manager_queue(&self) -> Vec<Value> {
+        self.drain_queue("session-manager.commands").await
+    }
+
+    /// Takes (and acks) every message waiting in this test's queue `<exchange>.<name>`.
+    pub async fn drain_queue(&self, name: &str) -> Vec<Value> {
         let conn = lapin::Connection::connect(
             self.settings.amqp.url.expose(),
             lapin::ConnectionProperties::default(),
@@ -305,7 +310,7 @@ impl TestApp {
         .await
         .unwrap();
         let channel = conn.create_channel().await.unwrap();
-        let queue = format!("{}.session-manager.commands", self.settings.amqp.exchange);
+        let queue = format!("{}.{name}", self.settings.amqp.exchange);
         let mut out = Vec::new();
         while let Some(msg) = channel
             .basic_get(&queue, BasicGetOptions::default())

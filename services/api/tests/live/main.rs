@@ -367,6 +367,31 @@ async fn an_approved_request_runs_the_tool_and_a_second_decision_conflicts() {
     .await
     .unwrap();
     assert_eq!(audited, ["rest"]);
+
+    // The owner's phone hears of both: session-manager published a push job for the request and
+    // one for the finished turn (the worker's side is tested in services/worker/tests/push.rs).
+    // Published in the background after the commit, so poll with a bound.
+    let mut jobs = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while jobs.len() < 2 && tokio::time::Instant::now() < deadline {
+        jobs.extend(live.app.drain_queue("worker.jobs").await);
+        if jobs.len() < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    let session_id = session.to_string();
+    assert!(
+        jobs.iter().any(|j| j["job"] == "approval_requested"
+            && j["approval_id"] == approval.as_str()
+            && j["session_id"] == session_id.as_str()),
+        "{jobs:?}"
+    );
+    assert!(
+        jobs.iter().any(|j| j["job"] == "turn_finished"
+            && j["task_id"] == task.to_string()
+            && j["state"] == "succeeded"),
+        "{jobs:?}"
+    );
 }
 
 #[tokio::test]
