@@ -222,14 +222,10 @@ function multiEdits(input: unknown): { filePath: string; edits: { old: string; n
   return { filePath, edits: parsed };
 }
 
-interface DraftIndexes {
-  turnByTask: Map<string, number>;
-  openBlocks: Map<string, number>;
-  tools: Map<string, [number, number]>;
-  approvals: Map<string, [number, number]>;
-  fileTools: Map<string, string>;
-  cwd: string | null;
-}
+/** {@link Indexes} while a batch is applied: the same fields, writable maps. */
+type DraftIndexes = {
+  -readonly [K in keyof Indexes]: Indexes[K] extends ReadonlyMap<infer Key, infer Value> ? Map<Key, Value> : Indexes[K];
+};
 
 class Draft {
   readonly index: DraftIndexes;

@@ -96,40 +96,27 @@ async fn push_config_and_own_subscriptions_for_every_role() {
     );
 
     // Validation names the field.
-    let mut bad = subscription("https://push.example.com/v/x");
-    bad["keys"]["p256dh"] = json!(B64.encode([4u8; 65]));
-    let (status, body) = app
-        .token_call(
-            &viewer,
-            Method::POST,
-            "/api/v1/push/subscriptions",
-            Some(bad),
-        )
-        .await;
-    assert_error(status, &body, 400, "validation_failed");
-    assert_eq!(body["error"]["field"], "keys.p256dh");
-    let mut bad = subscription("https://push.example.com/v/x");
-    bad["keys"]["auth"] = json!("short");
-    let (status, body) = app
-        .token_call(
-            &viewer,
-            Method::POST,
-            "/api/v1/push/subscriptions",
-            Some(bad),
-        )
-        .await;
-    assert_error(status, &body, 400, "validation_failed");
-    assert_eq!(body["error"]["field"], "keys.auth");
-    let (status, body) = app
-        .token_call(
-            &viewer,
-            Method::POST,
-            "/api/v1/push/subscriptions",
-            Some(subscription("ftp://push.example.com/x")),
-        )
-        .await;
-    assert_error(status, &body, 400, "validation_failed");
-    assert_eq!(body["error"]["field"], "endpoint");
+    let mut bad_p256dh = subscription("https://push.example.com/v/x");
+    bad_p256dh["keys"]["p256dh"] = json!(B64.encode([4u8; 65]));
+    let mut bad_auth = subscription("https://push.example.com/v/x");
+    bad_auth["keys"]["auth"] = json!("short");
+    let cases = [
+        (bad_p256dh, "keys.p256dh"),
+        (bad_auth, "keys.auth"),
+        (subscription("ftp://push.example.com/x"), "endpoint"),
+    ];
+    for (bad, field) in cases {
+        let (status, body) = app
+            .token_call(
+                &viewer,
+                Method::POST,
+                "/api/v1/push/subscriptions",
+                Some(bad),
+            )
+            .await;
+        assert_error(status, &body, 400, "validation_failed");
+        assert_eq!(body["error"]["field"], field, "{body}");
+    }
 
     // Only the subscriber removes it: another user, another organisation: 404.
     let gone = json!({ "endpoint": endpoint });
