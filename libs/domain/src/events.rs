@@ -3,19 +3,23 @@
 //!
 //! The follow guarantees that a client resuming after sequence number `N` receives `N+1,
 //! N+2, …` exactly once and in order, whatever happened meanwhile (api restart, Redis
-//! restart, a lost publish, a slow client): Postgres holds every committed event, and the
-//! live stream only says "something new is there". The rule is simple: emit only `last+1`;
-//! anything that does not fit is fetched from Postgres.
+//! restart, a lost publish, a slow client). Postgres holds every committed event; the live
+//! stream holds the recent ones, including events session-manager published before their
+//! batch committed (`live` module). The rule is simple: emit only `last+1`; anything that
+//! does not fit is fetched from Postgres, then from the stream for what Postgres does not
+//! have yet.
 
-use crate::live::{LiveHub, LiveItem};
+pub use crate::live::SharedEvent;
+use crate::live::{LiveHub, LiveItem, LiveSubscription};
 use crate::{sessions, Domain};
 use futures::Stream;
 use rc_auth::{perm, Granted};
 use rc_errors::{AppError, AppResult};
 use rc_events::{EventBody, SessionEvent};
 use sqlx::PgPool;
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// Largest page of history one request returns.
@@ -25,9 +29,6 @@ const CATCH_UP_PAGE: i64 = 500;
 /// A quiet follower checks Postgres this often anyway: the safety net for a publish that
 /// failed after its commit with no later event to reveal the gap.
 const IDLE_CHECK: Duration = Duration::from_secs(10);
-/// Events buffered per follower before it stops reading (backpressure to Postgres reads;
-/// live items it misses meanwhile are recovered from Postgres).
-const FOLLOW_BUFFER: usize = 256;
 
 /// Events after `after_seq`, oldest first, at most `limit` (1-1000, default 200).
 pub async fn history(
@@ -57,34 +58,35 @@ pub async fn history(
 /// Checks that the caller may watch the session, then follows its events after `after_seq`:
 /// first the stored ones, then live ones as they happen. The stream ends when the api shuts
 /// down or the consumer drops it; an error item ends it too (the client reconnects with its
-/// last sequence number and loses nothing).
+/// last sequence number and loses nothing). Items are shared with the process's other
+/// followers of the session and carry their JSON, so relaying one costs no serialisation.
 pub async fn follow(
     domain: &Domain,
     granted: &Granted<perm::SessionsRead>,
     session_id: Uuid,
     after_seq: i64,
-) -> AppResult<impl Stream<Item = AppResult<SessionEvent>> + Send + 'static> {
+) -> AppResult<impl Stream<Item = AppResult<Arc<SharedEvent>>> + Send + 'static> {
     sessions::get(domain, granted, session_id).await?;
     if after_seq < 0 {
         return Err(AppError::validation("after_seq", "must be 0 or more"));
     }
-    let (tx, rx) = mpsc::channel(FOLLOW_BUFFER);
     let follower = Follower {
         db: domain.db.clone(),
         hub: domain.live.clone(),
         org_id: granted.org_id,
         session_id,
         last: after_seq,
-        tx,
+        live: None,
+        ready: VecDeque::new(),
+        behind: Behind::Postgres,
+        ended: false,
     };
-    tokio::spawn(follower.run());
-    Ok(tokio_stream_from(rx))
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    rx: mpsc::Receiver<T>,
-) -> impl Stream<Item = T> + Send + 'static {
-    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|t| (t, rx)) })
+    // The consumer's own task drives the follower (no task and channel of its own): one hop
+    // less per event and client, which counts with many clients on a busy turn.
+    Ok(futures::stream::unfold(
+        follower,
+        |mut follower| async move { follower.next().await.map(|item| (item, follower)) },
+    ))
 }
 
 struct Follower {
@@ -92,87 +94,152 @@ struct Follower {
     hub: LiveHub,
     org_id: Uuid,
     session_id: Uuid,
-    /// The last sequence number handed to the consumer.
+    /// The last sequence number handed to the consumer (or queued in `ready`).
     last: i64,
-    tx: mpsc::Sender<AppResult<SessionEvent>>,
+    /// Subscribed at the first poll.
+    live: Option<LiveSubscription>,
+    /// Caught-up events not yet taken by the consumer (at most a page).
+    ready: VecDeque<Arc<SharedEvent>>,
+    /// Where the next catch-up page comes from.
+    behind: Behind,
+    ended: bool,
+}
+
+/// Whether the follower is catching up, and from where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Behind {
+    /// Postgres may have events after `last`.
+    Postgres,
+    /// Postgres had no more; the live stream may (events published before their commit).
+    Stream,
+    /// Up to date: waiting for live items.
+    No,
 }
 
 /// Why following stopped.
 enum Stop {
-    ConsumerGone,
+    /// The api is shutting down: the consumer's stream simply ends.
+    Closed,
     Failed(AppError),
 }
 
 impl Follower {
-    async fn run(mut self) {
-        let tx = self.tx.clone();
-        let hub = self.hub.clone();
-        let outcome = tokio::select! {
-            outcome = self.follow() => outcome,
-            () = tx.closed() => Stop::ConsumerGone,
-            () = hub.closed() => Stop::ConsumerGone,
-        };
-        if let Stop::Failed(err) = outcome {
-            let _ = tx.send(Err(err)).await;
-        }
-    }
-
-    async fn follow(&mut self) -> Stop {
-        // Subscribe first, then read Postgres: whatever commits after the subscription is
-        // fixed arrives live; everything before is in the database.
-        let mut live = self.hub.subscribe(self.session_id).await;
-        if let Err(stop) = self.catch_up().await {
-            return stop;
-        }
+    /// The consumer's next item; `None` ends the stream.
+    async fn next(&mut self) -> Option<AppResult<Arc<SharedEvent>>> {
         loop {
-            let item = match tokio::time::timeout(IDLE_CHECK, live.recv()).await {
-                Ok(Some(item)) => item,
-                // The reader is gone (shutdown): the consumer's stream simply ends.
-                Ok(None) => return Stop::ConsumerGone,
-                Err(_) => LiveItem::Resync,
+            if let Some(event) = self.ready.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.ended {
+                return None;
+            }
+            let hub = self.hub.clone();
+            let step = tokio::select! {
+                step = self.step() => step,
+                () = hub.closed() => Err(Stop::Closed),
             };
-            let result = match item {
-                LiveItem::Event(event) if event.seq <= self.last => Ok(()),
-                LiveItem::Event(event) if event.seq == self.last + 1 => {
-                    self.emit((*event).clone()).await
+            if let Err(stop) = step {
+                self.ended = true;
+                if let Stop::Failed(err) = stop {
+                    return Some(Err(err));
                 }
-                // A gap (lost publish, trimmed stream) or a lost reader: Postgres has it all.
-                LiveItem::Event(_) | LiveItem::Resync => self.catch_up().await,
-            };
-            if let Err(stop) = result {
-                return stop;
             }
         }
     }
 
-    async fn catch_up(&mut self) -> Result<(), Stop> {
-        loop {
-            let page = fetch(
-                &self.db,
-                self.org_id,
-                self.session_id,
-                self.last,
-                CATCH_UP_PAGE,
-            )
-            .await
-            .map_err(Stop::Failed)?;
-            let full = page.len() as i64 == CATCH_UP_PAGE;
-            for event in page {
-                self.emit(event).await?;
-            }
-            if !full {
+    /// Subscribes (first), fetches one catch-up page, or waits for one live item.
+    async fn step(&mut self) -> Result<(), Stop> {
+        // Subscribe first, then read Postgres: whatever commits after the subscription is
+        // fixed arrives live; everything before is in the database or the stream.
+        let live = match &mut self.live {
+            Some(live) => live,
+            None => {
+                self.live = Some(self.hub.subscribe(self.session_id).await);
                 return Ok(());
             }
+        };
+        match self.behind {
+            Behind::Postgres => return self.postgres_page().await,
+            Behind::Stream => {
+                self.stream_page().await;
+                return Ok(());
+            }
+            Behind::No => {}
+        }
+        let item = match tokio::time::timeout(IDLE_CHECK, live.recv()).await {
+            Ok(Some(item)) => item,
+            // The reader is gone (shutdown).
+            Ok(None) => return Err(Stop::Closed),
+            Err(_) => LiveItem::Resync,
+        };
+        match item {
+            LiveItem::Event(shared) if shared.event.seq <= self.last => {}
+            LiveItem::Event(shared) if shared.event.seq == self.last + 1 => {
+                self.push(shared);
+            }
+            // A gap (lost publish, trimmed stream, events published before this
+            // subscription fixed its start) or a lost reader: Postgres and the stream have it
+            // all (this very event included).
+            LiveItem::Event(_) | LiveItem::Resync => self.behind = Behind::Postgres,
+        }
+        Ok(())
+    }
+
+    /// One page of what Postgres has after `last`.
+    async fn postgres_page(&mut self) -> Result<(), Stop> {
+        let page = fetch(
+            &self.db,
+            self.org_id,
+            self.session_id,
+            self.last,
+            CATCH_UP_PAGE,
+        )
+        .await
+        .map_err(Stop::Failed)?;
+        if page.len() < CATCH_UP_PAGE as usize {
+            self.behind = Behind::Stream;
+        }
+        for event in page {
+            let shared =
+                SharedEvent::new(event).map_err(|e| Stop::Failed(AppError::internal(e)))?;
+            self.push(Arc::new(shared));
+        }
+        Ok(())
+    }
+
+    /// One page of what the live stream has after `last` (stops at a hole).
+    async fn stream_page(&mut self) {
+        let page = match self
+            .hub
+            .range(self.session_id, self.last, CATCH_UP_PAGE as usize)
+            .await
+        {
+            Ok(page) => page,
+            Err(err) => {
+                // Postgres answered; what is only in the stream comes with the next live
+                // item or idle check.
+                tracing::debug!(session_id = %self.session_id, %err, "stream catch-up failed");
+                self.behind = Behind::No;
+                return;
+            }
+        };
+        let full = page.len() == CATCH_UP_PAGE as usize;
+        for shared in page {
+            if shared.event.seq != self.last + 1 {
+                self.behind = Behind::No;
+                return;
+            }
+            self.push(shared);
+        }
+        if !full {
+            self.behind = Behind::No;
         }
     }
 
-    async fn emit(&mut self, event: SessionEvent) -> Result<(), Stop> {
-        debug_assert_eq!(event.seq, self.last + 1);
-        self.last = event.seq;
-        self.tx
-            .send(Ok(event))
-            .await
-            .map_err(|_| Stop::ConsumerGone)
+    fn push(&mut self, shared: Arc<SharedEvent>) {
+        debug_assert_eq!(shared.event.seq, self.last + 1);
+        self.last = shared.event.seq;
+        self.ready.push_back(shared);
     }
 }
 

@@ -1,20 +1,26 @@
 //! Live fan-out of session events through one Redis Stream per session.
 //!
-//! Postgres (`session_events`) is the history and the source of truth; the stream only makes
-//! new events reach watchers at once. The format is shared by both sides:
+//! Postgres (`session_events`) is the history and the source of truth; the stream makes new
+//! events reach watchers at once. The format is shared by both sides:
 //!
-//! * the writer is session-manager, the owner of a session's sequence: after a batch of
-//!   events committed, it appends each one with the entry id `<seq>-0` (so Redis itself
-//!   refuses a duplicate or out-of-order entry) and the field `event` holding the
-//!   [`SessionEvent`] JSON. The stream is capped ([`MAX_LEN`], approximate trimming) and
-//!   expires when a session has been quiet for [`TTL_SECS`];
+//! * the writer is session-manager, the owner of a session's sequence: it appends each event
+//!   with the entry id `<seq>-0` (so Redis itself refuses a duplicate or out-of-order entry)
+//!   and the field `event` holding the [`SessionEvent`] JSON. Events that only display what
+//!   the CLI printed (text, thinking, tool calls and results) are appended **as soon as
+//!   session-manager has decoded them, before the batch they belong to commits**: a watcher
+//!   sees them within a Redis round trip instead of after the batch's write. Events with a
+//!   side effect in the database (an approval, the end of a task) are appended only after
+//!   their commit. The stream is capped ([`MAX_LEN`], approximate trimming) and expires when
+//!   a session has been quiet for [`TTL_SECS`] (docs/live-sessions.md, "early delivery");
 //! * the readers are the api processes: [`LiveHub`] runs one reader per watched session per
 //!   process (a blocking `XREAD` on its own connection) and broadcasts to that process's
-//!   subscribers, so 20 browser tabs on one session cost one Redis reader, not 20.
+//!   subscribers, so 20 browser tabs on one session cost one Redis reader, not 20. Each
+//!   entry is parsed once and keeps its JSON ([`SharedEvent`]), so a process serialises an
+//!   event once however many clients watch it.
 //!
-//! Readers never trust the stream to be complete (a publish can fail after the commit; the
-//! cap trims old entries): see `events::follow` for how a subscriber fills every gap from
-//! Postgres.
+//! Readers never trust the stream to be complete (a publish can fail; the cap trims old
+//! entries) nor Postgres to be current (the stream can be ahead of the commit): see
+//! `events::follow` for how a subscriber fills every gap from both.
 
 use deadpool_redis::redis::{self, Value as RedisValue};
 use rc_events::SessionEvent;
@@ -84,8 +90,40 @@ where
     }
 }
 
+/// The stream's entries after `after_seq`, oldest first, at most `count`; unreadable entries
+/// are skipped (and logged), so the caller sees a hole where one was.
+pub async fn read_range<C>(
+    conn: &mut C,
+    key: &str,
+    after_seq: i64,
+    count: usize,
+) -> redis::RedisResult<Vec<SharedEvent>>
+where
+    C: redis::aio::ConnectionLike + Send,
+{
+    let entries: Vec<(String, HashMap<String, RedisValue>)> = redis::cmd("XRANGE")
+        .arg(key)
+        // Exclusive start: the entry after `after_seq`.
+        .arg(format!("({after_seq}-0"))
+        .arg("+")
+        .arg("COUNT")
+        .arg(count)
+        .query_async(conn)
+        .await?;
+    Ok(entries
+        .into_iter()
+        .filter_map(|(id, fields)| {
+            let event = entry_event(&fields);
+            if event.is_none() {
+                tracing::warn!(%key, %id, "unreadable live event entry");
+            }
+            event
+        })
+        .collect())
+}
+
 /// The sequence number of the stream's last entry (0 when empty or missing).
-async fn last_seq<C>(conn: &mut C, key: &str) -> redis::RedisResult<i64>
+pub async fn last_seq<C>(conn: &mut C, key: &str) -> redis::RedisResult<i64>
 where
     C: redis::aio::ConnectionLike + Send,
 {
@@ -106,10 +144,36 @@ fn seq_of(entry_id: &str) -> Option<i64> {
         .and_then(|(seq, _)| seq.parse().ok())
 }
 
+/// An event with its JSON, parsed and serialised once per api process, shared by every
+/// subscriber that relays it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedEvent {
+    pub event: SessionEvent,
+    /// `event` as JSON (the flat object of the REST history).
+    pub json: Box<str>,
+}
+
+impl SharedEvent {
+    /// From an event read from Postgres.
+    pub fn new(event: SessionEvent) -> serde_json::Result<Self> {
+        let json = serde_json::to_string(&event)?.into_boxed_str();
+        Ok(Self { event, json })
+    }
+
+    /// From a stream entry's JSON, kept as it is.
+    pub fn from_json(json: String) -> serde_json::Result<Self> {
+        let event = serde_json::from_str(&json)?;
+        Ok(Self {
+            event,
+            json: json.into_boxed_str(),
+        })
+    }
+}
+
 /// What a subscriber receives from its process's reader.
 #[derive(Debug, Clone)]
 pub enum LiveItem {
-    Event(Arc<SessionEvent>),
+    Event(Arc<SharedEvent>),
     /// The reader lost Redis (or read garbage) and may have missed entries: check Postgres.
     Resync,
 }
@@ -122,6 +186,8 @@ pub struct LiveHub {
 
 struct HubInner {
     client: redis::Client,
+    /// For `XRANGE` reads (catch-ups); dropped after an error and reopened on the next use.
+    ranges: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
     prefix: String,
     feeds: Mutex<HashMap<Uuid, Weak<Feed>>>,
     shutdown: watch::Sender<bool>,
@@ -132,6 +198,7 @@ impl LiveHub {
         Ok(Self {
             inner: Arc::new(HubInner {
                 client: redis::Client::open(redis_url)?,
+                ranges: tokio::sync::Mutex::new(None),
                 prefix: prefix.to_owned(),
                 feeds: Mutex::new(HashMap::new()),
                 shutdown: watch::channel(false).0,
@@ -177,6 +244,32 @@ impl LiveHub {
         // Bounded: a reader that cannot reach Redis is still "ready" (it reports Resync).
         let _ = ready.wait_for(|r| *r).await;
         LiveSubscription { rx, _feed: feed }
+    }
+
+    /// The stream's entries after `after_seq`, oldest first, at most `count`. A catch-up
+    /// reads here what Postgres does not have yet: events published before their commit.
+    pub async fn range(
+        &self,
+        session_id: Uuid,
+        after_seq: i64,
+        count: usize,
+    ) -> redis::RedisResult<Vec<Arc<SharedEvent>>> {
+        let key = stream_key(&self.inner.prefix, session_id);
+        let mut slot = self.inner.ranges.lock().await;
+        let mut conn = match slot.as_ref() {
+            Some(conn) => conn.clone(),
+            None => {
+                let conn = self.inner.client.get_multiplexed_async_connection().await?;
+                *slot = Some(conn.clone());
+                conn
+            }
+        };
+        drop(slot);
+        let entries = read_range(&mut conn, &key, after_seq, count).await;
+        if entries.is_err() {
+            *self.inner.ranges.lock().await = None;
+        }
+        Ok(entries?.into_iter().map(Arc::new).collect())
     }
 
     /// Sessions with a reader in this process (for metrics and tests).
@@ -272,11 +365,7 @@ async fn read_stream(
                     .await?;
                 for (_, entries) in reply.unwrap_or_default() {
                     for (id, fields) in entries {
-                        let event = fields
-                            .get(FIELD)
-                            .and_then(|v| redis::from_redis_value::<String>(v).ok())
-                            .and_then(|json| serde_json::from_str::<SessionEvent>(&json).ok());
-                        match event {
+                        match entry_event(&fields) {
                             Some(event) => {
                                 let _ = tx.send(LiveItem::Event(Arc::new(event)));
                             }
@@ -315,6 +404,12 @@ async fn read_stream(
         }
         pause = (pause * 2).min(Duration::from_secs(5));
     }
+}
+
+/// The event of a stream entry, if it has a readable one.
+fn entry_event(fields: &HashMap<String, RedisValue>) -> Option<SharedEvent> {
+    let json = redis::from_redis_value::<String>(fields.get(FIELD)?).ok()?;
+    SharedEvent::from_json(json).ok()
 }
 
 type StreamReply = Vec<(String, Vec<(String, HashMap<String, RedisValue>)>)>;

@@ -121,10 +121,78 @@ impl Knobs {
     }
 }
 
-type Service = (
-    oneshot::Sender<()>,
-    tokio::task::JoinHandle<anyhow::Result<()>>,
-);
+/// One service of the platform on a runtime of its own, as its own process would have its own
+/// scheduler: a busy part (the scripted model writing a 2,000-line reply, the bench's 20
+/// clients) cannot hold up another part's tasks the way one shared runtime would, where a
+/// task woken by a busy one waits until that one yields.
+struct Service {
+    name: &'static str,
+    runtime: Option<tokio::runtime::Runtime>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Service {
+    /// Runs `run` on a new runtime with `workers` threads; returns once it sent what the
+    /// caller needs (an address), or with its error.
+    async fn start<T, F, Fut>(
+        name: &'static str,
+        workers: usize,
+        run: F,
+    ) -> anyhow::Result<(Self, T)>
+    where
+        T: Send + 'static,
+        F: FnOnce(oneshot::Sender<T>, oneshot::Receiver<()>) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name(name)
+            .enable_all()
+            .build()
+            .with_context(|| format!("{name} runtime"))?;
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (stop, stop_rx) = oneshot::channel();
+        let task = runtime.spawn(run(ready_tx, stop_rx));
+        match ready_rx.await {
+            Ok(ready) => Ok((
+                Self {
+                    name,
+                    runtime: Some(runtime),
+                    stop: Some(stop),
+                    task,
+                },
+                ready,
+            )),
+            Err(_) => {
+                let err = match task.await {
+                    Ok(Err(err)) => err.context(format!("{name} did not start")),
+                    Ok(Ok(())) => anyhow!("{name} stopped before it was ready"),
+                    Err(err) => anyhow!("{name} panicked: {err}"),
+                };
+                runtime.shutdown_background();
+                Err(err)
+            }
+        }
+    }
+
+    /// Asks it to stop, waits (bounded), and reports how it ended.
+    async fn stop(mut self) {
+        let name = self.name;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(Duration::from_secs(30), &mut self.task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => println!("cleanup: {name} stopped with an error: {err:#}"),
+            Ok(Err(err)) => println!("cleanup: {name} task failed: {err}"),
+            Err(_) => println!("cleanup: {name} did not stop within 30 s"),
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
 
 /// The api and session-manager in this process, and what a client needs to talk to them.
 struct Harness {
@@ -138,7 +206,7 @@ struct Harness {
     http: reqwest::Client,
     api: Option<Service>,
     sm: Option<Service>,
-    fake_stop: Option<oneshot::Sender<()>>,
+    fake: Option<Service>,
 }
 
 impl Harness {
@@ -158,16 +226,20 @@ impl Harness {
         settings.api.rate_limit.burst = 100_000;
         settings.telemetry.otlp_endpoint = String::new();
 
-        let fake = fake_anthropic::FakeAnthropic::bind(&fake_anthropic::Config {
-            port: 0,
-            ..Default::default()
+        let (fake, upstream) = Service::start("fake-model", 1, |ready, stop| async move {
+            let fake = fake_anthropic::FakeAnthropic::bind(&fake_anthropic::Config {
+                port: 0,
+                ..Default::default()
+            })
+            .context("fake model server")?;
+            let _ = ready.send(fake.base_url());
+            fake.run_until_stopped(async move {
+                let _ = stop.await;
+            })
+            .await
+            .context("fake model server")
         })
-        .context("fake model server")?;
-        let upstream = fake.base_url();
-        let (fake_stop, fake_rx) = oneshot::channel::<()>();
-        tokio::spawn(fake.run_until_stopped(async move {
-            let _ = fake_rx.await;
-        }));
+        .await?;
 
         Ok(Self {
             db: Some(db),
@@ -179,7 +251,7 @@ impl Harness {
             http: reqwest::Client::new(),
             api: None,
             sm: None,
-            fake_stop: Some(fake_stop),
+            fake: Some(fake),
         })
     }
 
@@ -197,27 +269,33 @@ impl Harness {
             "sk-ant-BENCH-{}",
             Uuid::new_v4().simple()
         )));
-        let sm = session_manager::Application::build(sm_settings)
+        // Two workers each, the default on this 2-core machine.
+        let (sm, ()) = Service::start("session-manager", 2, |ready, stop| async move {
+            let sm = session_manager::Application::build(sm_settings)
+                .await
+                .context("session-manager builds")?;
+            let _ = ready.send(());
+            sm.run_until_stopped(async move {
+                let _ = stop.await;
+            })
             .await
-            .context("session-manager builds")?;
-        let (tx, rx) = oneshot::channel::<()>();
-        self.sm = Some((
-            tx,
-            tokio::spawn(sm.run_until_stopped(async move {
-                let _ = rx.await;
-            })),
-        ));
-        let api = api::startup::Application::build(self.settings.clone())
+        })
+        .await?;
+        self.sm = Some(sm);
+        let settings = self.settings.clone();
+        let (api, port) = Service::start("api", 2, |ready, stop| async move {
+            let api = api::startup::Application::build(settings)
+                .await
+                .context("api builds")?;
+            let _ = ready.send(api.port());
+            api.run_until_stopped(async move {
+                let _ = stop.await;
+            })
             .await
-            .context("api builds")?;
-        self.address = format!("http://127.0.0.1:{}", api.port());
-        let (tx, rx) = oneshot::channel::<()>();
-        self.api = Some((
-            tx,
-            tokio::spawn(api.run_until_stopped(async move {
-                let _ = rx.await;
-            })),
-        ));
+        })
+        .await?;
+        self.api = Some(api);
+        self.address = format!("http://127.0.0.1:{port}");
         self.token = self.owner_token().await?;
         Ok(())
     }
@@ -383,23 +461,11 @@ impl Harness {
     }
 
     async fn cleanup(&mut self) {
-        for (name, service) in [
-            ("session-manager", self.sm.take()),
-            ("api", self.api.take()),
-        ] {
-            let Some((stop, handle)) = service else {
-                continue;
-            };
-            let _ = stop.send(());
-            match tokio::time::timeout(Duration::from_secs(30), handle).await {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(err))) => println!("cleanup: {name} stopped with an error: {err:#}"),
-                Ok(Err(err)) => println!("cleanup: {name} task failed: {err}"),
-                Err(_) => println!("cleanup: {name} did not stop within 30 s"),
-            }
-        }
-        if let Some(stop) = self.fake_stop.take() {
-            let _ = stop.send(());
+        for service in [self.sm.take(), self.api.take(), self.fake.take()]
+            .into_iter()
+            .flatten()
+        {
+            service.stop().await;
         }
         let (containers, volumes) = remove_sandboxes(&self.node);
         // The node queue is not part of the shared topology, so it is deleted on its own.
@@ -685,12 +751,10 @@ struct RelayRun {
     added_max: f64,
     /// POST → `task_finished` at the last client.
     turn_ms: f64,
-    /// Distinct `at` values among the task's events: how many write transactions carried it.
-    batches: usize,
-    /// Median over batches (and clients) of the added latency of the batch's first event to
-    /// arrive: the write and commit of the batch plus the relay, without the spread of
-    /// delivering the rest of the batch.
-    batch_first_p50: f64,
+    /// The largest added latency in each tenth of the task's events (in sequence order, over
+    /// all clients): a backlog that builds up over the turn shows as a rising profile, a
+    /// stall as one high tenth.
+    tenths_max: Vec<f64>,
 }
 
 async fn relay_run(
@@ -722,29 +786,35 @@ async fn relay_run(
     let mut last_finish = started;
     let mut events = 0;
     let mut text_deltas = 0;
-    let mut batches = 0;
-    let mut batch_first = Vec::new();
+    let mut tenths_max = vec![0.0f64; 10];
+    // RELAY_SLOWEST=N: name the N slowest events of the first client (where the tail is).
+    let slowest: usize = env_or("RELAY_SLOWEST", 0)?;
+    if let Some(received) = per_client.first().filter(|_| slowest > 0) {
+        let mut of_task: Vec<(f64, &Received)> = received
+            .iter()
+            .filter(|e| e.is_of(task))
+            .map(|e| e.added_ms().map(|ms| (ms, e)))
+            .collect::<anyhow::Result<_>>()?;
+        of_task.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (ms, e) in of_task.iter().take(slowest) {
+            println!(
+                "      slow: seq {} {} {:.2} ms",
+                e.event["seq"],
+                e.kind(),
+                ms
+            );
+        }
+    }
     for received in &per_client {
         let of_task: Vec<&Received> = received.iter().filter(|e| e.is_of(task)).collect();
         events = of_task.len();
         text_deltas = of_task.iter().filter(|e| e.kind() == "text_delta").count();
-        let mut ats: Vec<&str> = of_task
-            .iter()
-            .filter_map(|e| e.event["at"].as_str())
-            .collect();
-        ats.sort_unstable();
-        ats.dedup();
-        batches = ats.len();
-        let mut first_of_batch: std::collections::HashMap<&str, f64> =
-            std::collections::HashMap::new();
-        for e in &of_task {
+        for (i, e) in of_task.iter().enumerate() {
             let added_ms = e.added_ms()?;
             added.push(added_ms);
-            if let Some(at) = e.event["at"].as_str() {
-                first_of_batch.entry(at).or_insert(added_ms);
-            }
+            let tenth = (i * 10 / of_task.len()).min(9);
+            tenths_max[tenth] = tenths_max[tenth].max(added_ms);
         }
-        batch_first.extend(first_of_batch.into_values());
         if let (Some(first), Some(last)) = (of_task.first(), of_task.last()) {
             let span = last.instant.duration_since(first.instant).as_secs_f64();
             if span > 0.0 {
@@ -763,8 +833,7 @@ async fn relay_run(
         added_p99: percentile(&added, 99.0),
         added_max: added.last().copied().unwrap_or(f64::NAN),
         turn_ms: ms(last_finish.duration_since(started)),
-        batches,
-        batch_first_p50: median(&batch_first),
+        tenths_max,
     })
 }
 
@@ -789,34 +858,35 @@ async fn relay_phase(
             knobs.relay_lines, knobs.relay_runs
         );
         println!(
-            "  {:>3} {:>7} {:>7} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13} {:>8}",
+            "  {:>3} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}  max per tenth of the turn (ms)",
             "run",
             "events",
             "deltas",
-            "batches",
             "events/s",
             "slowest/s",
             "added p50",
             "added p99",
             "added max",
-            "1st/batch p50",
             "turn"
         );
         let mut runs = Vec::new();
         for i in 1..=knobs.relay_runs {
             let run = relay_run(harness, session, clients, knobs.relay_lines).await?;
             println!(
-                "  {i:>3} {:>7} {:>7} {:>8} {:>10.0} {:>10.0} {:>7.2} ms {:>7.2} ms {:>7.2} ms {:>10.2} ms {:>5.0} ms",
+                "  {i:>3} {:>7} {:>7} {:>10.0} {:>10.0} {:>7.2} ms {:>7.2} ms {:>7.2} ms {:>5.0} ms  {}",
                 run.events,
                 run.text_deltas,
-                run.batches,
                 run.events_per_s,
                 run.events_per_s_min,
                 run.added_p50,
                 run.added_p99,
                 run.added_max,
-                run.batch_first_p50,
-                run.turn_ms
+                run.turn_ms,
+                run.tenths_max
+                    .iter()
+                    .map(|ms| format!("{ms:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             );
             runs.push(run);
         }
@@ -1098,10 +1168,10 @@ async fn run(harness: &Harness, knobs: &Knobs) -> anyhow::Result<()> {
     );
     println!(
         "  added latency = client receive time - event `at`; `at` is when session-manager had the\n  \
-         event (since 81b2005; before, the start of its batch's transaction), so it covers the\n  \
-         batch's write and commit, the Redis publish, the api's read and fan-out, the socket and\n  \
-         this in-process client's scheduling; same machine, same clock. The batches and\n  \
-         1st/batch columns group events by `at` and mean little since every event has its own."
+         event (decoded its CLI line, or made it). Display-only events are published before their\n  \
+         batch commits, so for them it covers the Redis publish, the api's read and fan-out, the\n  \
+         socket and this in-process client's scheduling; the others also wait for their\n  \
+         batch's commit. Same machine, same clock."
     );
 
     for r in &relay {

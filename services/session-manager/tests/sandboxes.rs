@@ -736,6 +736,98 @@ async fn a_turn_survives_kill_9_of_session_manager_mid_stream_with_contiguous_ev
 }
 
 #[tokio::test]
+async fn events_published_early_that_never_committed_are_stored_as_watchers_saw_them() {
+    let mut h = Harness::new(|_| {}).await;
+    h.start_app().await;
+    let session = h.create_session(limits(3600), "default").await;
+    h.wait_state(session, "running", Duration::from_secs(90))
+        .await;
+    // Let the start's own events settle, then leave the sandbox running (graceful stop).
+    h.stop_app().await;
+    let last: i64 = sqlx::query_scalar(
+        "SELECT coalesce(max(seq), 0) FROM session_events WHERE session_id = $1",
+    )
+    .bind(session)
+    .fetch_one(&h.pool)
+    .await
+    .expect("last seq");
+    // As if an actor died right after publishing two display-only events early: watchers
+    // saw them, Postgres never got them.
+    let seen: Vec<rc_events::SessionEvent> = (1..=2)
+        .map(|n| {
+            rc_events::SessionEvent::new(
+                last + n,
+                None,
+                chrono::Utc::now(),
+                rc_events::EventBody::TextDelta {
+                    message_id: Some("msg_early".into()),
+                    index: 0,
+                    text: format!("seen early {n}"),
+                    parent_tool_use_id: None,
+                },
+            )
+        })
+        .collect();
+    let redis = rc_runtime::checks::redis_pool(h.settings.redis.url.expose(), 1).expect("redis");
+    let mut conn = redis.get().await.expect("redis connection");
+    let key = rc_domain::live::stream_key(&h.settings.redis.key_prefix, session);
+    rc_domain::live::publish(&mut conn, &key, &seen)
+        .await
+        .expect("publish");
+
+    h.start_app().await;
+    // The new actor owes those numbers: nothing else takes them, and once the agent's
+    // replay is through they are stored as the stream has them.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let stored: Vec<(i64, String, Option<String>)> = loop {
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT seq, kind, payload->>'text' FROM session_events WHERE session_id = $1 AND seq > $2 AND seq <= $2 + 2 ORDER BY seq",
+        )
+        .bind(session)
+        .bind(last)
+        .fetch_all(&h.pool)
+        .await
+        .expect("events");
+        if rows.len() == 2 {
+            break rows;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the owed events were never stored: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        stored,
+        vec![
+            (
+                last + 1,
+                "text_delta".to_owned(),
+                Some("seen early 1".to_owned())
+            ),
+            (
+                last + 2,
+                "text_delta".to_owned(),
+                Some("seen early 2".to_owned())
+            ),
+        ]
+    );
+    // Numbering goes on after them, without a hole.
+    let task = h.queue_task(session, "hello after a restart").await;
+    let (state, _, error) = h.wait_task(task, Duration::from_secs(90)).await;
+    assert_eq!(state, "succeeded", "{error:?}");
+    let seqs: Vec<i64> =
+        sqlx::query_scalar("SELECT seq FROM session_events WHERE session_id = $1 ORDER BY seq")
+            .bind(session)
+            .fetch_all(&h.pool)
+            .await
+            .expect("events");
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    assert!(seqs.len() as i64 > last + 2, "the turn's events came after");
+    h.finish().await;
+}
+
+#[tokio::test]
 async fn a_stopped_session_starts_again_and_resumes_its_conversation() {
     use rc_auth::perm;
     let mut h = Harness::new(|_| {}).await;

@@ -38,7 +38,7 @@ impl Default for DecoderConfig {
 }
 
 /// Decodes the output of one Claude process, line by line, in order.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Decoder {
     config: DecoderConfig,
     streams: stream::Streams,

@@ -7,7 +7,7 @@ use crate::turn::{PermissionDenial, TokenUsage, TurnSummary};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct TurnTracker {
     message_ids: HashSet<String>,
     models: BTreeSet<String>,

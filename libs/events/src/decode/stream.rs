@@ -13,12 +13,12 @@ use std::collections::HashMap;
 
 /// Per-stream state. The main conversation and each subagent (`parent_tool_use_id`) stream
 /// their own messages, so each gets its own state.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Streams {
     by_parent: HashMap<Option<String>, StreamState>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct StreamState {
     message_id: Option<String>,
     open_block: Option<u32>,

@@ -557,7 +557,7 @@ impl SubscriptionRoot {
             rc_domain::events::follow(&ctx.data::<AppState>()?.domain, &g, session_id, after_seq)
                 .await?;
         Ok(events.map(|item| {
-            item.map(GqlSessionEvent::from)
+            item.map(|shared| GqlSessionEvent::from(shared.event.clone()))
                 .map_err(async_graphql::Error::from)
         }))
     }

@@ -3,7 +3,7 @@
 //!
 //! WebSocket protocol (text frames, JSON):
 //! * server → client `{"type":"event","event":{…}}` for every event after `after_seq`, in
-//!   order, each exactly once; `event` is the flat [`SessionEvent`] of the REST history;
+//!   order, each exactly once; `event` is the flat `rc_events::SessionEvent` of the REST history;
 //! * server → client `{"type":"error","error":{"code":…,"message":…}}`, then the socket
 //!   closes; the client reconnects with the last `seq` it received and loses nothing;
 //! * client → server `{"type":"decide_approval","approval_id":…,"decision":"allow"|"always"|
@@ -19,8 +19,8 @@ use crate::state::AppState;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use futures::StreamExt as _;
 use rc_auth::perm;
+use rc_domain::events::SharedEvent;
 use rc_errors::{AppError, AppResult, ErrorBody};
-use rc_events::SessionEvent;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -184,7 +184,8 @@ fn error_frame(err: &AppError) -> serde_json::Value {
     serde_json::json!({"type": "error", "error": error})
 }
 
-type Events = std::pin::Pin<Box<dyn futures::Stream<Item = AppResult<SessionEvent>> + Send>>;
+type Events =
+    std::pin::Pin<Box<dyn futures::Stream<Item = AppResult<std::sync::Arc<SharedEvent>>> + Send>>;
 
 async fn relay(
     mut session: actix_ws::Session,
@@ -197,8 +198,9 @@ async fn relay(
     let close = loop {
         tokio::select! {
             event = events.next() => match event {
-                Some(Ok(event)) => {
-                    let frame = serde_json::json!({"type": "event", "event": event}).to_string();
+                Some(Ok(shared)) => {
+                    // The event's JSON is made once per process, not once per socket.
+                    let frame = format!(r#"{{"type":"event","event":{}}}"#, shared.json);
                     if session.text(frame).await.is_err() {
                         return;
                     }

@@ -19,6 +19,16 @@ type Socket =
 /// How long a test waits for one expected frame before failing.
 const FRAME_WAIT: Duration = Duration::from_secs(15);
 
+/// The text delta every helper writes for `seq` (so a frame's payload can be checked).
+fn delta(seq: i64) -> rc_events::EventBody {
+    rc_events::EventBody::TextDelta {
+        message_id: Some("msg_1".into()),
+        index: 0,
+        text: format!("chunk {seq}\n"),
+        parent_tool_use_id: None,
+    }
+}
+
 /// Writes events `from..=to` of a session like session-manager does: commit, then (unless
 /// `publish` is false, simulating a lost publish) append them to the live stream.
 async fn write_events(app: &TestApp, session: Uuid, from: i64, to: i64, publish: bool) {
@@ -29,12 +39,7 @@ async fn write_events(app: &TestApp, session: Uuid, from: i64, to: i64, publish:
         .unwrap();
     let mut written = Vec::new();
     for seq in from..=to {
-        let body = rc_events::EventBody::TextDelta {
-            message_id: Some("msg_1".into()),
-            index: 0,
-            text: format!("chunk {seq}\n"),
-            parent_tool_use_id: None,
-        };
+        let body = delta(seq);
         let at: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
             "INSERT INTO session_events (org_id, session_id, seq, kind, payload) VALUES ($1, $2, $3, $4, $5) RETURNING created_at",
         )
@@ -49,13 +54,26 @@ async fn write_events(app: &TestApp, session: Uuid, from: i64, to: i64, publish:
         written.push(rc_events::SessionEvent::new(seq, None, at, body));
     }
     if publish {
-        let redis = rc_runtime::checks::redis_pool(app.settings.redis.url.expose(), 1).unwrap();
-        let mut conn = redis.get().await.unwrap();
-        let key = rc_domain::live::stream_key(&app.settings.redis.key_prefix, session);
-        rc_domain::live::publish(&mut conn, &key, &written)
-            .await
-            .unwrap();
+        publish_events(app, session, &written).await;
     }
+}
+
+/// Appends events `from..=to` to the live stream only, as session-manager does with
+/// display-only events before their batch commits.
+async fn publish_early(app: &TestApp, session: Uuid, from: i64, to: i64) {
+    let events: Vec<_> = (from..=to)
+        .map(|seq| rc_events::SessionEvent::new(seq, None, chrono::Utc::now(), delta(seq)))
+        .collect();
+    publish_events(app, session, &events).await;
+}
+
+async fn publish_events(app: &TestApp, session: Uuid, events: &[rc_events::SessionEvent]) {
+    let redis = rc_runtime::checks::redis_pool(app.settings.redis.url.expose(), 1).unwrap();
+    let mut conn = redis.get().await.unwrap();
+    let key = rc_domain::live::stream_key(&app.settings.redis.key_prefix, session);
+    rc_domain::live::publish(&mut conn, &key, events)
+        .await
+        .unwrap();
 }
 
 async fn connect(app: &TestApp, path: &str, token: &str) -> Socket {
@@ -210,6 +228,44 @@ async fn a_lost_publish_is_filled_from_postgres() {
     write_events(&app, session, 3, 5, false).await;
     write_events(&app, session, 6, 6, true).await;
     assert_eq!(next_seqs(&mut socket, 4).await, range(3, 6));
+}
+
+#[tokio::test]
+async fn events_published_before_their_commit_reach_watchers_and_late_joiners() {
+    let app = spawn_app().await;
+    let (_, token, session) = owner_session(&app).await;
+    write_events(&app, session, 1, 2, true).await;
+    let mut watcher = connect(&app, &format!("/api/v1/sessions/{session}/events"), &token).await;
+    assert_eq!(next_seqs(&mut watcher, 2).await, range(1, 2));
+    // 3-5 are in the stream but their batch has not committed yet.
+    publish_early(&app, session, 3, 5).await;
+    assert_eq!(
+        next_seqs(&mut watcher, 3).await,
+        range(3, 5),
+        "live, before the commit"
+    );
+    // A client joining now gets 1-2 from Postgres and 3-5 from the stream.
+    let mut late = connect(&app, &format!("/api/v1/sessions/{session}/events"), &token).await;
+    assert_eq!(next_seqs(&mut late, 5).await, range(1, 5));
+    let (status, history) = app
+        .token_call(
+            &token,
+            Method::GET,
+            &format!("/api/v1/sessions/{session}/events"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        history.as_array().unwrap().len(),
+        2,
+        "history is what committed"
+    );
+    // The batch commits and the next one is published: nobody gets anything twice.
+    write_events(&app, session, 3, 5, false).await;
+    write_events(&app, session, 6, 7, true).await;
+    assert_eq!(next_seqs(&mut watcher, 2).await, range(6, 7));
+    assert_eq!(next_seqs(&mut late, 2).await, range(6, 7));
 }
 
 #[tokio::test]

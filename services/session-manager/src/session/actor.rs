@@ -55,6 +55,8 @@ pub enum Command {
 
 /// Lines written per transaction at most; bounds latency and transaction size.
 const BATCH: usize = 256;
+/// While decoding a batch, the actor lets the live publisher run at least this often.
+const YIELD_EVERY: Duration = Duration::from_micros(500);
 /// When a queue change is looked at a second time (see `announce_again`).
 const REANNOUNCE_AFTER: Duration = Duration::from_millis(250);
 /// Safety net for a missed `task.queued` message.
@@ -92,8 +94,16 @@ struct Actor {
     claude_exits: u32,
     /// Turns the CLI's output lines into typed events; per Claude process.
     decoder: Decoder,
-    /// Committed events go on to the session's live stream.
+    /// Events go on to the live stream: display-only ones as soon as they are decoded, the
+    /// rest once committed (`EventWriter::take_early`).
     live: LivePublisher,
+    /// The highest sequence number published early whose batch has not committed (a failed
+    /// commit, or a session-manager that died). Watchers have seen those events, so nothing
+    /// else may take their numbers: the agent's replay makes the same events again, and
+    /// whatever it does not make is copied from the stream (`settle_owed`).
+    owed: i64,
+    /// Session-manager's own events held back while numbers are owed.
+    deferred: Vec<(EventBody, Option<Uuid>)>,
     /// The queue as last announced (`queue_changed`), to announce only changes.
     announced_queue: Option<Vec<Uuid>>,
     /// Permission requests waiting for a decision, by approval id.
@@ -141,6 +151,15 @@ pub async fn run(
             }
         }
     };
+    // Events published early by an earlier actor that died before their commit.
+    let owed = match stream_last_seq(&shared, row.id).await {
+        Ok(last) if last >= next_seq => last,
+        Ok(_) => 0,
+        Err(err) => {
+            tracing::warn!(%session_id, %err, "cannot read the live stream's last entry");
+            0
+        }
+    };
     let (task, _) = watch::channel(None);
     let live = LivePublisher::spawn(
         shared.redis.clone(),
@@ -148,6 +167,8 @@ pub async fn run(
     );
     let mut actor = Actor {
         live,
+        owed,
+        deferred: Vec::new(),
         announced_queue: None,
         approvals: HashMap::new(),
         expected_exit: false,
@@ -582,6 +603,7 @@ impl Actor {
     /// re-sent if session-manager died between marking the task running and writing it), or
     /// start the next queued task.
     async fn after_replay(&mut self, tx: &mut ClaudeSender) -> Result<(), Fault> {
+        self.settle_owed().await?;
         self.resume_approvals(tx).await?;
         if let Some(task) = &mut self.running {
             if task.verify_delivery {
@@ -613,6 +635,24 @@ impl Actor {
         batch: Vec<ClaudeEvent>,
         tx: &mut ClaudeSender,
     ) -> Result<Option<u64>, Fault> {
+        // After a failed batch the agent replays the same lines; they must meet the decoder
+        // as it was, so that they make the very events already streamed early.
+        let decoder = self.decoder.clone();
+        let result = self.persist_batch(boot_id, batch, tx).await;
+        if result.is_err() {
+            self.decoder = decoder;
+            return result;
+        }
+        self.write_deferred().await?;
+        result
+    }
+
+    async fn persist_batch(
+        &mut self,
+        boot_id: Uuid,
+        batch: Vec<ClaudeEvent>,
+        tx: &mut ClaudeSender,
+    ) -> Result<Option<u64>, Fault> {
         let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
             .await
             .map_err(db_error)?;
@@ -628,6 +668,7 @@ impl Actor {
         let mut claude_gone = false;
         let mut turn_ended = false;
         let mut restart_claude = false;
+        let mut since_yield = std::time::Instant::now();
         for event in batch {
             match event {
                 ClaudeEvent::Output { seq, line } => {
@@ -793,6 +834,19 @@ impl Actor {
                         .map_err(db_error)?;
                 }
                 ClaudeEvent::Started { .. } | ClaudeEvent::Attached { .. } => {}
+            }
+            // Watchers get what the CLI printed now, not once the whole batch committed.
+            let early = writer.take_early();
+            if let Some(event) = early.last() {
+                self.owed = self.owed.max(event.seq);
+                self.live.send(early);
+                // The publisher was just woken on this worker, where it waits until this
+                // task yields (tokio's LIFO slot is not stolen by other workers): without a
+                // yield it would wait for the rest of the batch's decoding.
+                if since_yield.elapsed() >= YIELD_EVERY {
+                    tokio::task::yield_now().await;
+                    since_yield = std::time::Instant::now();
+                }
             }
         }
         let (next_seq, committed) = writer
@@ -981,7 +1035,8 @@ impl Actor {
         Ok(())
     }
 
-    /// Committed events go on to the live stream. Permission requests and finished turns
+    /// Committed events go on to the live stream (the publisher skips those it already has
+    /// from `take_early`). Permission requests and finished turns
     /// also become push notification jobs for the worker (docs/push.md), published in the
     /// background after the commit: a broker outage costs a notification, never the session.
     fn committed(&self, events: Vec<rc_events::SessionEvent>) {
@@ -1002,19 +1057,75 @@ impl Actor {
         self.live.send(events);
     }
 
-    /// Appends one event of session-manager's own in its own transaction.
+    /// Appends one event of session-manager's own in its own transaction (or holds it back
+    /// while sequence numbers are owed to events published early).
     async fn event(&mut self, body: EventBody, task_id: Option<Uuid>) -> Result<(), Fault> {
+        self.deferred.push((body, task_id));
+        self.write_deferred().await
+    }
+
+    /// Writes the held-back events of session-manager's own, unless numbers are still owed.
+    async fn write_deferred(&mut self) -> Result<(), Fault> {
+        if self.deferred.is_empty() || self.owed >= self.next_seq {
+            return Ok(());
+        }
         let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
             .await
             .map_err(db_error)?;
-        writer
-            .append(NewEvent::new(&body, task_id).map_err(|e| e.to_string())?)
-            .await
-            .map_err(db_error)?;
+        for (body, task_id) in &self.deferred {
+            writer
+                .append(NewEvent::new(body, *task_id).map_err(|e| e.to_string())?)
+                .await
+                .map_err(db_error)?;
+        }
         let (next_seq, committed) = writer.commit(None).await.map_err(db_error)?;
+        self.deferred.clear();
         self.next_seq = next_seq;
         self.committed(committed);
         Ok(())
+    }
+
+    /// After the agent's replay: events published early that the replay did not make again
+    /// (the agent restarted, or decoded differently after a session-manager restart) are
+    /// stored as watchers saw them, from the stream, so the log has no hole and says what
+    /// was shown.
+    async fn settle_owed(&mut self) -> Result<(), Fault> {
+        if self.owed < self.next_seq {
+            return self.write_deferred().await;
+        }
+        let key = rc_domain::live::stream_key(&self.shared.settings.redis.key_prefix, self.row.id);
+        let count = usize::try_from(self.owed - self.next_seq + 1).unwrap_or(usize::MAX);
+        let read = async {
+            let mut conn = self.shared.redis.get().await.map_err(|e| e.to_string())?;
+            rc_domain::live::read_range(&mut conn, &key, self.next_seq - 1, count)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        let events = match read {
+            Ok(events) => events,
+            Err(err) => return Err(Fault::Transient(format!("reading the live stream: {err}"))),
+        };
+        let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
+            .await
+            .map_err(db_error)?;
+        let mut copied = 0;
+        for shared in events {
+            if shared.event.seq != self.next_seq + copied {
+                break;
+            }
+            let mut event = NewEvent::new(&shared.event.body, shared.event.task_id)
+                .map_err(|e| e.to_string())?;
+            event.at = shared.event.at;
+            writer.append(event).await.map_err(db_error)?;
+            copied += 1;
+        }
+        let (next_seq, _) = writer.commit(None).await.map_err(db_error)?;
+        tracing::warn!(session_id = %self.row.id, copied, owed = self.owed, "stored events published early that the replay did not make again");
+        self.next_seq = next_seq;
+        // What the stream does not have, nobody saw.
+        self.owed = 0;
+        self.write_deferred().await
     }
 
     /// After an attach: undecided requests wait again (their expiry timers restart), and a
@@ -1325,6 +1436,15 @@ impl std::fmt::Display for Fault {
             Self::Transient(m) | Self::Fatal(m) => f.write_str(m),
         }
     }
+}
+
+/// The sequence number of the session stream's last entry (0 when there is none).
+async fn stream_last_seq(shared: &Shared, session_id: Uuid) -> Result<i64, String> {
+    let key = rc_domain::live::stream_key(&shared.settings.redis.key_prefix, session_id);
+    let mut conn = shared.redis.get().await.map_err(|e| e.to_string())?;
+    rc_domain::live::last_seq(&mut conn, &key)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn db_error(err: sqlx::Error) -> Fault {

@@ -1,7 +1,9 @@
-//! Publishes a session's committed events to its live Redis Stream (format and readers:
+//! Publishes a session's events to its live Redis Stream (format and readers:
 //! `rc_domain::live`). One publisher task per session actor, so a slow or absent Redis
-//! never holds up the actor: the events are already safe in Postgres, and followers fill any
-//! gap from there. Order is kept; a failed publish is retried with back-off.
+//! never holds up the actor: committed events are safe in Postgres, and followers fill any
+//! gap from there. The actor sends display-only events before their commit and every event
+//! again after it; each sequence number is published once. Order is kept; a failed publish
+//! is retried with back-off.
 
 use deadpool_redis::Pool;
 use rc_events::SessionEvent;
@@ -27,7 +29,8 @@ impl LivePublisher {
         Self { tx }
     }
 
-    /// Queues committed events, in commit order.
+    /// Queues events in sequence order; those at or below the highest already queued are
+    /// skipped (a committed batch repeats the events sent early).
     pub fn send(&self, events: Vec<SessionEvent>) {
         if !events.is_empty() {
             // The task only ends once every sender is gone.
@@ -41,16 +44,26 @@ async fn run(redis: Pool, key: String, mut rx: mpsc::UnboundedReceiver<Vec<Sessi
     let mut pause = Duration::from_millis(100);
     let mut failures = 0u32;
     let mut closed = false;
+    // The highest sequence number queued so far.
+    let mut queued = 0i64;
+    let mut enqueue = |pending: &mut VecDeque<SessionEvent>, events: Vec<SessionEvent>| {
+        for event in events {
+            if event.seq > queued {
+                queued = event.seq;
+                pending.push_back(event);
+            }
+        }
+    };
     loop {
         if pending.is_empty() {
             match rx.recv().await {
-                Some(events) => pending.extend(events),
+                Some(events) => enqueue(&mut pending, events),
                 None => return,
             }
         }
         loop {
             match rx.try_recv() {
-                Ok(events) => pending.extend(events),
+                Ok(events) => enqueue(&mut pending, events),
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => {
                     closed = true;

@@ -166,6 +166,11 @@ pub struct EventWriter {
     pending: Vec<(i64, NewEvent)>,
     /// What this transaction appended, for the live stream once it committed.
     written: Vec<rc_events::SessionEvent>,
+    /// How many of `pending` were handed out by [`EventWriter::take_early`].
+    early_taken: usize,
+    /// False once the transaction wrote anything besides events (an approval, a task's end,
+    /// …): from then on nothing goes out before the commit (see `take_early`).
+    early_allowed: bool,
 }
 
 impl EventWriter {
@@ -177,7 +182,35 @@ impl EventWriter {
             next_seq,
             pending: Vec::new(),
             written: Vec::new(),
+            early_taken: 0,
+            early_allowed: true,
         })
+    }
+
+    /// The events appended since the last call, for the live stream **before** the commit,
+    /// while the transaction has written nothing but events. Such events only show what the
+    /// CLI printed: if the commit fails, the agent replays the same lines and the same
+    /// decoder state makes the same events with the same sequence numbers (only `at` may
+    /// differ), so watchers that saw them early saw the truth. An approval or a task's end
+    /// is a decision in the database, so it and everything after it in the batch go out
+    /// only once committed.
+    pub fn take_early(&mut self) -> Vec<rc_events::SessionEvent> {
+        if !self.early_allowed {
+            return Vec::new();
+        }
+        let fresh = &self.pending[self.early_taken..];
+        self.early_taken = self.pending.len();
+        fresh
+            .iter()
+            .map(|(seq, event)| {
+                rc_events::SessionEvent::new(*seq, event.task_id, event.at, event.body.clone())
+            })
+            .collect()
+    }
+
+    /// Something besides events is written: nothing more goes out before the commit.
+    fn no_more_early(&mut self) {
+        self.early_allowed = false;
     }
 
     /// Takes the next sequence number for `event` (written at commit).
@@ -194,6 +227,7 @@ impl EventWriter {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
+        self.early_taken = 0;
         let mut seqs = Vec::with_capacity(pending.len());
         let mut tasks = Vec::with_capacity(pending.len());
         let mut kinds = Vec::with_capacity(pending.len());
@@ -233,6 +267,7 @@ impl EventWriter {
     }
 
     pub async fn finish_task(&mut self, end: &TaskEnd) -> sqlx::Result<()> {
+        self.no_more_early();
         sqlx::query!(
             "UPDATE tasks SET state = $2::text::task_state, result = $3, error = $4, finished_at = now()
              WHERE id = $1 AND state = 'running'",
@@ -247,6 +282,7 @@ impl EventWriter {
     }
 
     pub async fn set_claude_session(&mut self, claude_session_id: &str) -> sqlx::Result<()> {
+        self.no_more_early();
         sqlx::query!(
             "UPDATE sessions SET claude_session_id = $2 WHERE id = $1",
             self.session_id,
@@ -499,6 +535,7 @@ impl EventWriter {
         input: &Value,
         timeout_secs: u64,
     ) -> sqlx::Result<(Uuid, DateTime<Utc>)> {
+        self.no_more_early();
         let row = sqlx::query!(
             "INSERT INTO approvals (id, org_id, session_id, task_id, request_id, tool_name, input, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
@@ -521,6 +558,7 @@ impl EventWriter {
     /// Withdraws undecided requests: one the CLI cancelled, or all of them when the Claude
     /// process that asked is gone.
     pub async fn cancel_approvals(&mut self, request_id: Option<&str>) -> sqlx::Result<()> {
+        self.no_more_early();
         sqlx::query!(
             "UPDATE approvals SET state = 'expired', decided_via = 'cancelled', decided_at = now()
              WHERE session_id = $1 AND state = 'pending' AND ($2::text IS NULL OR request_id = $2)",
