@@ -101,6 +101,9 @@ install_pkg() {
 }
 command -v wrk >/dev/null || install_pkg wrk
 command -v curl >/dev/null || install_pkg curl
+# pgbench measures the list query alone (the database's ceiling). It ships with the Postgres
+# server package, which is not installed for it: without one, that row is skipped.
+PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -n 1 || true)
 
 # ---------------------------------------------------------------- build
 if [[ -n ${BENCH_SERVER:-} ]]; then
@@ -138,12 +141,14 @@ done
 # Keep draining stdout (logs, if RUST_LOG asks for them) so the server never blocks on it.
 cat <&8 >>"$WORK/server.log" 7>&- &
 
-API="" BARE="" TOKEN=""
+API="" BARE="" TOKEN="" ORG="" DB=""
 for kv in $READY; do
     case $kv in
     api=*) API=${kv#api=} ;;
     bare=*) BARE=${kv#bare=} ;;
     token=*) TOKEN=${kv#token=} ;;
+    org=*) ORG=${kv#org=} ;;
+    db=*) DB=${kv#db=} ;;
     esac
 done
 [[ -n $API && -n $BARE && -n $TOKEN ]] || die "malformed ready line: ${READY%%token=*}token=…"
@@ -185,6 +190,31 @@ run_wrk "$DURATION" "$WORK/bare.txt" "$BARE$BARE_PATH"
 log "measuring GET $LIST_PATH (${DURATION})"
 run_wrk "$DURATION" "$WORK/api.txt" "$API$LIST_PATH" -H "$AUTH"
 
+# The database's ceiling: the api's list query (rc_domain::sessions::list, the owner's first
+# page) alone, prepared, over as many connections as wrk uses, from pgbench (C, no HTTP, rows
+# not decoded). The api cannot serve more lists per second than this on the same machine.
+DB_TPS=""
+if [[ -n $PGBENCH && -n $DB && -n $ORG ]]; then
+    cat >"$WORK/list.sql" <<SQL
+SELECT id, owner_id, name, state, state_reason, image, limits, network_policy,
+       repository_url, model, permission_mode, created_at, updated_at, started_at, stopped_at
+FROM sessions
+WHERE org_id = '$ORG' AND deleted_at IS NULL
+  AND (NULL::uuid IS NULL OR owner_id = NULL::uuid)
+  AND (NULL::session_state IS NULL OR state = NULL::session_state)
+  AND (NULL::uuid IS NULL OR id < NULL::uuid)
+ORDER BY id DESC LIMIT 21;
+SQL
+    log "measuring the list query alone with pgbench (${DURATION})"
+    timeout --kill-after=5 $(($(to_seconds "$DURATION") + 30)) \
+        "$PGBENCH" -n -M prepared -c "$CONNECTIONS" -j "$THREADS" -T "$(to_seconds "$DURATION")" \
+        -f "$WORK/list.sql" "$DB" >"$WORK/pgbench.txt" 2>&1 7>&- ||
+        die "pgbench failed: $(tail -n 5 "$WORK/pgbench.txt")"
+    DB_TPS=$(awk '/^tps = / { printf "%.2f", $3 }' "$WORK/pgbench.txt")
+else
+    log "pgbench not found: skipping the database ceiling"
+fi
+
 stop_server
 
 # ---------------------------------------------------------------- report
@@ -221,7 +251,14 @@ printf 'wrk -t%s -c%s -d%s --latency; %s cores; %s\n\n' "$THREADS" "$CONNECTIONS
 printf '%-22s %14s %12s %10s\n' endpoint 'requests/s' 'p99 (ms)' failed
 printf '%-22s %14s %12s %10s\n' 'bare GET /bare' "$BARE_RPS" "$BARE_P99" "$BARE_FAIL"
 printf '%-22s %14s %12s %10s\n' 'api GET /sessions' "$API_RPS" "$API_P99" "$API_FAIL"
+if [[ -n $DB_TPS ]]; then
+    printf '%-22s %14s %12s %10s\n' 'list query (pgbench)' "$DB_TPS" '-' '-'
+fi
 printf '\nratio api/bare requests/s: %s %% (target >= %s %%: %s)\n' "$RATIO" "$TARGET_PCT" "$VERDICT"
+if [[ -n $DB_TPS ]]; then
+    awk -v d="$DB_TPS" -v b="$BARE_RPS" -v a="$API_RPS" 'BEGIN {
+        printf "database ceiling: the query alone runs %.0f times/s = %.1f %% of bare; the api reaches %.1f %% of that ceiling\n", d, 100 * d / b, 100 * a / d }'
+fi
 if ((BARE_FAIL + API_FAIL > 0)); then
     printf 'warning: wrk counted failed requests; the figures include them\n'
 fi

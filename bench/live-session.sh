@@ -8,6 +8,11 @@
 #   RELAY_RUNS=3         relayed turns per client count (the summary is their median)
 #   RELAY_CLIENTS=1,20   client counts of the relay phase
 #   RELAY_LINES=2000     lines (one text delta each) of a relayed turn
+#   RELAY_PACE_MS=0,1    ms between the model's deltas (0: no pause, a burst)
+#   RELAY_SLOWEST=0      name the N slowest events of each relay turn
+#   DB_DELAY_MS=         put Postgres behind bench/tools/delay_proxy.py, this many ms each way
+#                          (about 1.1 ms at least: asyncio's timers), like a database on its
+#                          own host; the measured round trip is printed
 #   FIRST_TEXT_RUNS=10   message -> first text measurements
 #   APPROVAL_RUNS=5      approval -> decision delivered measurements
 #   BENCH_BIN=path       use this prebuilt bench_live binary instead of building it
@@ -27,7 +32,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rc-bench-live.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+PROXY_PID=""
+trap '[[ -z $PROXY_PID ]] || kill "$PROXY_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 
 # ---------------------------------------------------------------- prerequisites
@@ -57,6 +63,22 @@ else
     BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/bench_live"
 fi
 [[ -x $BIN ]] || die "built binary not found at $BIN"
+
+# ---------------------------------------------------------------- database one hop away
+if [[ -n ${DB_DELAY_MS:-} ]]; then
+    base=${REMOTE_CLAUDE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432}
+    [[ $base =~ ^(postgres(ql)?://[^@/]*@?)127\.0\.0\.1:([0-9]+)$ ]] ||
+        die "DB_DELAY_MS needs REMOTE_CLAUDE_TEST_DATABASE_URL of the form postgres://user@127.0.0.1:PORT"
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    python3 "$ROOT/bench/tools/delay_proxy.py" "$port" "${BASH_REMATCH[3]}" "$DB_DELAY_MS" >"$WORK/proxy.txt" 2>&1 &
+    PROXY_PID=$!
+    for _ in $(seq 50); do grep -q READY "$WORK/proxy.txt" 2>/dev/null && break; sleep 0.1; done
+    grep -q READY "$WORK/proxy.txt" || die "the delay proxy did not start: $(cat "$WORK/proxy.txt")"
+    export REMOTE_CLAUDE_TEST_DATABASE_URL="${BASH_REMATCH[1]}127.0.0.1:$port"
+    rtt=$(psql -X -w -q -d "$REMOTE_CLAUDE_TEST_DATABASE_URL/postgres" -c '\timing on' -c 'SELECT 1' -c 'SELECT 1' -c 'SELECT 1' |
+        awk '/^Time:/ { t = $2 } END { print t }')
+    log "Postgres behind a ${DB_DELAY_MS} ms delay each way: SELECT 1 takes ${rtt} ms"
+fi
 
 # ---------------------------------------------------------------- run
 log "running $BIN (a few minutes; Ctrl-C cleans up)"

@@ -39,8 +39,11 @@
 //! Output: a report, a summary table with the targets, then `RESULT key=value …` lines.
 //! Percentiles use the nearest rank (p99 of 2,000 values = the 1,980th smallest).
 //!
-//! Knobs (environment): `RELAY_RUNS` (3, turns per client count), `RELAY_CLIENTS` (`1,20`),
-//! `RELAY_LINES` (2000), `FIRST_TEXT_RUNS` (10), `APPROVAL_RUNS` (5), `RUST_LOG` (`warn`).
+//! Knobs (environment): `RELAY_RUNS` (3, turns per client count and pace), `RELAY_CLIENTS`
+//! (`1,20`), `RELAY_LINES` (2000), `RELAY_PACE_MS` (`0,1`: 0 = the model streams every delta
+//! with no pause, the CLI printing as fast as it can; 1 = a delta every millisecond),
+//! `RELAY_SLOWEST` (0: name the slowest events), `FIRST_TEXT_RUNS` (10), `APPROVAL_RUNS` (5),
+//! `RUST_LOG` (`warn`).
 //! Postgres: `REMOTE_CLAUDE_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432`).
 //! Redis and RabbitMQ: the defaults in `rc_config::Settings::default()`.
 //!
@@ -77,6 +80,8 @@ struct Knobs {
     relay_runs: usize,
     relay_clients: Vec<usize>,
     relay_lines: u32,
+    /// Milliseconds between the model's deltas; 0 streams them with no pause at all.
+    relay_paces: Vec<u64>,
     first_text_runs: usize,
     approval_runs: usize,
 }
@@ -106,11 +111,20 @@ impl Knobs {
             relay_runs: env_or("RELAY_RUNS", 3)?,
             relay_clients,
             relay_lines: env_or("RELAY_LINES", 2000)?,
+            relay_paces: env_or("RELAY_PACE_MS", "0,1".to_owned())?
+                .split(',')
+                .map(|p| {
+                    p.trim()
+                        .parse::<u64>()
+                        .map_err(|e| anyhow!("RELAY_PACE_MS: {p}: {e}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
             first_text_runs: env_or("FIRST_TEXT_RUNS", 10)?,
             approval_runs: env_or("APPROVAL_RUNS", 5)?,
         };
         if knobs.relay_runs == 0
             || knobs.relay_clients.contains(&0)
+            || knobs.relay_paces.is_empty()
             || knobs.relay_lines == 0
             || knobs.first_text_runs == 0
             || knobs.approval_runs == 0
@@ -757,11 +771,21 @@ struct RelayRun {
     tenths_max: Vec<f64>,
 }
 
+/// The prompt of a relay turn: `lines` text deltas, with no pause (`pace_ms` 0) or `pace_ms`
+/// apart.
+fn relay_prompt(lines: u32, pace_ms: u64) -> String {
+    if pace_ms == 0 {
+        format!("[[lines:{lines}:1]]")
+    } else {
+        format!("[[slow:{lines}:{pace_ms}]]")
+    }
+}
+
 async fn relay_run(
     harness: &Harness,
     session: Uuid,
     clients: usize,
-    lines: u32,
+    prompt: &str,
 ) -> anyhow::Result<RelayRun> {
     let after = harness.last_seq(session).await?;
     let mut feeds = Vec::with_capacity(clients);
@@ -773,7 +797,7 @@ async fn relay_run(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let started = Instant::now();
     let task = harness
-        .queue(session, &format!("relay benchmark [[lines:{lines}:1]]"))
+        .queue(session, &format!("relay benchmark {prompt}"))
         .await?;
     let mut per_client = Vec::with_capacity(clients);
     for feed in &mut feeds {
@@ -839,6 +863,7 @@ async fn relay_run(
 
 struct RelaySummary {
     clients: usize,
+    pace_ms: u64,
     events_per_s: f64,
     added_p50: f64,
     added_p99: f64,
@@ -852,10 +877,16 @@ async fn relay_phase(
     knobs: &Knobs,
 ) -> anyhow::Result<Vec<RelaySummary>> {
     let mut summaries = Vec::new();
-    for &clients in &knobs.relay_clients {
+    let cases = knobs
+        .relay_paces
+        .iter()
+        .flat_map(|&pace| knobs.relay_clients.iter().map(move |&c| (pace, c)));
+    for (pace_ms, clients) in cases {
+        let prompt = relay_prompt(knobs.relay_lines, pace_ms);
         println!(
-            "\n== relay: {clients} client(s), prompt [[lines:{}:1]], {} turn(s)",
-            knobs.relay_lines, knobs.relay_runs
+            "\n== relay: {clients} client(s), prompt {prompt} ({}), {} turn(s)",
+            pace_label(pace_ms),
+            knobs.relay_runs
         );
         println!(
             "  {:>3} {:>7} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8}  max per tenth of the turn (ms)",
@@ -871,7 +902,7 @@ async fn relay_phase(
         );
         let mut runs = Vec::new();
         for i in 1..=knobs.relay_runs {
-            let run = relay_run(harness, session, clients, knobs.relay_lines).await?;
+            let run = relay_run(harness, session, clients, &prompt).await?;
             println!(
                 "  {i:>3} {:>7} {:>7} {:>10.0} {:>10.0} {:>7.2} ms {:>7.2} ms {:>7.2} ms {:>5.0} ms  {}",
                 run.events,
@@ -892,6 +923,7 @@ async fn relay_phase(
         }
         let summary = RelaySummary {
             clients,
+            pace_ms,
             events_per_s: median(&runs.iter().map(|r| r.events_per_s).collect::<Vec<_>>()),
             added_p50: median(&runs.iter().map(|r| r.added_p50).collect::<Vec<_>>()),
             added_p99: median(&runs.iter().map(|r| r.added_p99).collect::<Vec<_>>()),
@@ -909,6 +941,22 @@ async fn relay_phase(
         summaries.push(summary);
     }
     Ok(summaries)
+}
+
+fn pace_short(pace_ms: u64) -> String {
+    if pace_ms == 0 {
+        "burst".to_owned()
+    } else {
+        format!("{pace_ms} ms pace")
+    }
+}
+
+fn pace_label(pace_ms: u64) -> String {
+    if pace_ms == 0 {
+        "burst: no pause between deltas".to_owned()
+    } else {
+        format!("paced: a delta every {pace_ms} ms")
+    }
 }
 
 struct Latencies {
@@ -1113,29 +1161,39 @@ async fn run(harness: &Harness, knobs: &Knobs) -> anyhow::Result<()> {
     for r in &relay {
         row(
             &format!(
-                "relay {} client(s): events/s per client (median)",
-                r.clients
+                "relay {} client(s), {}: events/s per client",
+                r.clients,
+                pace_short(r.pace_ms)
             ),
             format!("{:.0} /s", r.events_per_s),
             "",
             "",
         );
         row(
-            &format!("relay {} client(s): added latency p50", r.clients),
+            &format!(
+                "relay {} client(s), {}: added latency p50",
+                r.clients,
+                pace_short(r.pace_ms)
+            ),
             format!("{:.2} ms", r.added_p50),
             "",
             "",
         );
         row(
-            &format!("relay {} client(s): added latency p99", r.clients),
+            &format!(
+                "relay {} client(s), {}: added latency p99",
+                r.clients,
+                pace_short(r.pace_ms)
+            ),
             format!("{:.2} ms", r.added_p99),
             &format!("<= {TARGET_P99_MS} ms"),
             verdict(r.added_p99, TARGET_P99_MS),
         );
         row(
             &format!(
-                "relay {} client(s): turn (POST -> last task_finished)",
-                r.clients
+                "relay {} client(s), {}: turn (POST -> last finished)",
+                r.clients,
+                pace_short(r.pace_ms)
             ),
             format!("{:.0} ms ({} events)", r.turn_ms, r.events),
             "",
@@ -1176,8 +1234,8 @@ async fn run(harness: &Harness, knobs: &Knobs) -> anyhow::Result<()> {
 
     for r in &relay {
         println!(
-            "RESULT phase=relay clients={} events={} events_per_s={:.0} added_p50_ms={:.2} added_p99_ms={:.2} turn_ms={:.0}",
-            r.clients, r.events, r.events_per_s, r.added_p50, r.added_p99, r.turn_ms
+            "RESULT phase=relay clients={} pace_ms={} events={} events_per_s={:.0} added_p50_ms={:.2} added_p99_ms={:.2} turn_ms={:.0}",
+            r.clients, r.pace_ms, r.events, r.events_per_s, r.added_p50, r.added_p99, r.turn_ms
         );
     }
     println!(

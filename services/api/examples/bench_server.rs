@@ -12,7 +12,8 @@
 //!   `GET /api/v1/sessions?limit=20` body fetched once at start-up, so both return the same
 //!   bytes and the difference is the framework stack, auth and the database.
 //!
-//! Prints `BENCH_READY api=<base url> bare=<base url> token=<secret>` on stdout, then serves
+//! Prints `BENCH_READY api=<base url> bare=<base url> token=<secret> org=<id> db=<url>` on
+//! stdout (the script measures the list query alone against `db` with pgbench), then serves
 //! until SIGTERM, Ctrl-C or end of stdin (pass `--no-stdin` to ignore stdin), and finally drops
 //! the database and deletes the message-broker exchange and queues it created.
 //!
@@ -115,9 +116,9 @@ async fn run(settings: Settings, watch_stdin: bool) -> anyhow::Result<()> {
 
     // `build` migrated the database; seed it through a short-lived pool of our own.
     let seed_pool = PgPool::connect(settings.database.url.expose()).await?;
-    let token = seed(&seed_pool).await;
+    let seeded = seed(&seed_pool).await;
     seed_pool.close().await;
-    let token = match token {
+    let (token, org) = match seeded {
         Ok(t) => t,
         Err(err) => {
             stop.trigger();
@@ -154,7 +155,12 @@ async fn run(settings: Settings, watch_stdin: bool) -> anyhow::Result<()> {
     let bare_handle = bare.handle();
     let bare_task = tokio::spawn(bare);
 
-    println!("BENCH_READY api={api_url} bare={bare_url} token={token}");
+    // After the token: the script never echoes what follows `token=` (the database URL may
+    // hold a password).
+    println!(
+        "BENCH_READY api={api_url} bare={bare_url} token={token} org={org} db={}",
+        settings.database.url.expose()
+    );
     std::io::stdout().flush()?;
 
     let stdin_closed = async {
@@ -189,8 +195,9 @@ async fn bare_handler(body: web::Data<web::Bytes>) -> HttpResponse {
         .body(body.get_ref().clone())
 }
 
-/// One user owning one organisation with [`SESSIONS`] sessions; returns a read-scoped token.
-async fn seed(db: &PgPool) -> anyhow::Result<String> {
+/// One user owning one organisation with [`SESSIONS`] sessions; returns a read-scoped token
+/// and the organisation's id.
+async fn seed(db: &PgPool) -> anyhow::Result<(String, Uuid)> {
     let user = Uuid::now_v7();
     let org = Uuid::now_v7();
     sqlx::query("INSERT INTO users (id, email, email_verified) VALUES ($1, $2, true)")
@@ -263,7 +270,7 @@ async fn seed(db: &PgPool) -> anyhow::Result<String> {
     )
     .await
     .map_err(|e| anyhow!("creating the API token: {e}"))?;
-    Ok(created.secret)
+    Ok((created.secret, org))
 }
 
 /// The api's answer to the benchmarked request; anything but 200 is an error.
