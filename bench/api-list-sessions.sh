@@ -103,7 +103,12 @@ command -v wrk >/dev/null || install_pkg wrk
 command -v curl >/dev/null || install_pkg curl
 # pgbench measures the list query alone (the database's ceiling). It ships with the Postgres
 # server package, which is not installed for it: without one, that row is skipped.
-PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -n 1 || true)
+PGBENCH=$(command -v pgbench || true)
+if [[ -z $PGBENCH ]]; then
+    for candidate in /usr/lib/postgresql/*/bin/pgbench; do
+        [[ -x $candidate ]] && PGBENCH=$candidate
+    done
+fi
 
 # ---------------------------------------------------------------- build
 if [[ -n ${BENCH_SERVER:-} ]]; then
