@@ -44,13 +44,15 @@ const BROADCAST_CAPACITY: usize = 4096;
 const BLOCK_MS: usize = 5_000;
 /// Entries read per `XREAD`.
 const READ_COUNT: usize = 512;
+/// How long a catch-up read from the stream may take.
+const RANGE_WAIT: Duration = Duration::from_secs(2);
 
 /// The stream key of a session.
 pub fn stream_key(prefix: &str, session_id: Uuid) -> String {
     format!("{prefix}:events:{session_id}")
 }
 
-/// Appends committed events to the session's stream, in order. Events at or below the
+/// Appends events to the session's stream, in order. Events at or below the
 /// stream's last entry are skipped, so retrying a partly applied publish is harmless.
 pub async fn publish<C>(conn: &mut C, key: &str, events: &[SessionEvent]) -> redis::RedisResult<()>
 where
@@ -255,21 +257,32 @@ impl LiveHub {
         count: usize,
     ) -> redis::RedisResult<Vec<Arc<SharedEvent>>> {
         let key = stream_key(&self.inner.prefix, session_id);
-        let mut slot = self.inner.ranges.lock().await;
-        let mut conn = match slot.as_ref() {
-            Some(conn) => conn.clone(),
-            None => {
-                let conn = self.inner.client.get_multiplexed_async_connection().await?;
-                *slot = Some(conn.clone());
-                conn
-            }
-        };
-        drop(slot);
-        let entries = read_range(&mut conn, &key, after_seq, count).await;
-        if entries.is_err() {
+        // Bounded: a Redis that accepts connections but never answers must not freeze a
+        // follower (it goes on with what Postgres has).
+        let read = tokio::time::timeout(RANGE_WAIT, async {
+            let mut slot = self.inner.ranges.lock().await;
+            let mut conn = match slot.as_ref() {
+                Some(conn) => conn.clone(),
+                None => {
+                    let conn = self.inner.client.get_multiplexed_async_connection().await?;
+                    *slot = Some(conn.clone());
+                    conn
+                }
+            };
+            drop(slot);
+            read_range(&mut conn, &key, after_seq, count).await
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(redis::RedisError::from((
+                redis::ErrorKind::IoError,
+                "XRANGE timed out",
+            )))
+        });
+        if read.is_err() {
             *self.inner.ranges.lock().await = None;
         }
-        Ok(entries?.into_iter().map(Arc::new).collect())
+        Ok(read?.into_iter().map(Arc::new).collect())
     }
 
     /// Sessions with a reader in this process (for metrics and tests).

@@ -824,6 +824,77 @@ async fn events_published_early_that_never_committed_are_stored_as_watchers_saw_
             .expect("events");
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     assert!(seqs.len() as i64 > last + 2, "the turn's events came after");
+
+    // Once more, and this time the session is stopped right away: the owed event is stored
+    // and the final state change comes after it.
+    h.stop_app().await;
+    let last = *seqs.last().expect("events");
+    let seen = rc_events::SessionEvent::new(
+        last + 1,
+        None,
+        chrono::Utc::now(),
+        rc_events::EventBody::TextDelta {
+            message_id: Some("msg_early".into()),
+            index: 0,
+            text: "seen early before the stop".into(),
+            parent_tool_use_id: None,
+        },
+    );
+    rc_domain::live::publish(&mut conn, &key, &[seen])
+        .await
+        .expect("publish");
+    h.start_app().await;
+    h.bus
+        .publish(&SessionCommand::Stop {
+            session_id: session,
+            org_id: h.org_id,
+            reason: "stopped by test".into(),
+            node_id: Some(h.node()),
+        })
+        .await
+        .expect("publish stop");
+    h.wait_state(session, "stopped", Duration::from_secs(30))
+        .await;
+    // The row changes just before the final event is written.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let tail: Vec<(i64, String, Option<String>)> = loop {
+        let tail: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT seq, kind, coalesce(payload->>'text', payload->>'state') FROM session_events WHERE session_id = $1 AND seq > $2 ORDER BY seq",
+        )
+        .bind(session)
+        .bind(last)
+        .fetch_all(&h.pool)
+        .await
+        .expect("events");
+        if tail
+            .iter()
+            .any(|(_, kind, _)| kind == "session_state_changed")
+            || tokio::time::Instant::now() >= deadline
+        {
+            break tail;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        tail.first(),
+        Some(&(
+            last + 1,
+            "text_delta".to_owned(),
+            Some("seen early before the stop".to_owned())
+        )),
+        "{tail:?}"
+    );
+    assert_eq!(
+        tail.last()
+            .map(|(_, kind, state)| (kind.as_str(), state.as_deref())),
+        Some(("session_state_changed", Some("stopped"))),
+        "{tail:?}"
+    );
+    let seqs: Vec<i64> = tail.iter().map(|(seq, _, _)| *seq).collect();
+    assert_eq!(
+        seqs,
+        (last + 1..=last + tail.len() as i64).collect::<Vec<_>>()
+    );
     h.finish().await;
 }
 

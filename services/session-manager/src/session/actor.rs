@@ -57,6 +57,8 @@ pub enum Command {
 const BATCH: usize = 256;
 /// While decoding a batch, the actor lets the live publisher run at least this often.
 const YIELD_EVERY: Duration = Duration::from_micros(500);
+/// How long settling owed numbers waits for the publisher, and then for Redis.
+const SETTLE_WAIT: Duration = Duration::from_secs(2);
 /// When a queue change is looked at a second time (see `announce_again`).
 const REANNOUNCE_AFTER: Duration = Duration::from_millis(250);
 /// Safety net for a missed `task.queued` message.
@@ -101,9 +103,12 @@ struct Actor {
     /// commit, or a session-manager that died). Watchers have seen those events, so nothing
     /// else may take their numbers: the agent's replay makes the same events again, and
     /// whatever it does not make is copied from the stream (`settle_owed`).
-    owed: i64,
+    owed_through: i64,
     /// Session-manager's own events held back while numbers are owed.
     deferred: Vec<(EventBody, Option<Uuid>)>,
+    /// Batches of agent lines committed so far (tells a failed batch from a failure after
+    /// its commit).
+    batches_committed: u64,
     /// The queue as last announced (`queue_changed`), to announce only changes.
     announced_queue: Option<Vec<Uuid>>,
     /// Permission requests waiting for a decision, by approval id.
@@ -152,7 +157,7 @@ pub async fn run(
         }
     };
     // Events published early by an earlier actor that died before their commit.
-    let owed = match stream_last_seq(&shared, row.id).await {
+    let owed_through = match stream_last_seq(&shared, row.id).await {
         Ok(last) if last >= next_seq => last,
         Ok(_) => 0,
         Err(err) => {
@@ -167,8 +172,9 @@ pub async fn run(
     );
     let mut actor = Actor {
         live,
-        owed,
+        owed_through,
         deferred: Vec::new(),
+        batches_committed: 0,
         announced_queue: None,
         approvals: HashMap::new(),
         expected_exit: false,
@@ -464,9 +470,15 @@ impl Actor {
                 oldest_buffered_seq,
                 ..
             })) => {
-                if oldest_buffered_seq.is_some_and(|o| o > after_seq + 1)
-                    || (oldest_buffered_seq.is_none() && next_seq > after_seq + 1)
-                {
+                let overflowed = oldest_buffered_seq.is_some_and(|o| o > after_seq + 1)
+                    || (oldest_buffered_seq.is_none() && next_seq > after_seq + 1);
+                if overflowed || self.row.agent_boot_id != Some(boot_id) {
+                    // The agent cannot replay the lines behind numbers shown early (they
+                    // are gone, or were another agent's): settle them before anything
+                    // else takes numbers.
+                    self.settle_owed().await?;
+                }
+                if overflowed {
                     let lost = EventBody::OutputLost {
                         message: "the sandbox agent's buffer overflowed; some output was lost"
                             .into(),
@@ -638,9 +650,13 @@ impl Actor {
         // After a failed batch the agent replays the same lines; they must meet the decoder
         // as it was, so that they make the very events already streamed early.
         let decoder = self.decoder.clone();
+        let committed = self.batches_committed;
         let result = self.persist_batch(boot_id, batch, tx).await;
         if result.is_err() {
-            self.decoder = decoder;
+            // Only an uncommitted batch is replayed; after the commit the decoder moved on.
+            if self.batches_committed == committed {
+                self.decoder = decoder;
+            }
             return result;
         }
         self.write_deferred().await?;
@@ -821,6 +837,8 @@ impl Actor {
                 }
                 ClaudeEvent::Error { message } => {
                     tracing::warn!(session_id = %self.row.id, %message, "agent reported an error");
+                    // Not a numbered line: a replay would not make it again.
+                    writer.hold_back();
                     let error = EventBody::Error {
                         source: ErrorSource::Agent,
                         message,
@@ -838,7 +856,7 @@ impl Actor {
             // Watchers get what the CLI printed now, not once the whole batch committed.
             let early = writer.take_early();
             if let Some(event) = early.last() {
-                self.owed = self.owed.max(event.seq);
+                self.owed_through = self.owed_through.max(event.seq);
                 self.live.send(early);
                 // The publisher was just woken on this worker, where it waits until this
                 // task yields (tokio's LIFO slot is not stolen by other workers): without a
@@ -853,6 +871,7 @@ impl Actor {
             .commit(last.map(|s| (boot_id, i64::try_from(s).unwrap_or(i64::MAX))))
             .await
             .map_err(db_error)?;
+        self.batches_committed += 1;
         self.next_seq = next_seq;
         self.committed(committed);
         self.running = running;
@@ -1066,7 +1085,7 @@ impl Actor {
 
     /// Writes the held-back events of session-manager's own, unless numbers are still owed.
     async fn write_deferred(&mut self) -> Result<(), Fault> {
-        if self.deferred.is_empty() || self.owed >= self.next_seq {
+        if self.deferred.is_empty() || self.owed_through >= self.next_seq {
             return Ok(());
         }
         let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
@@ -1085,26 +1104,33 @@ impl Actor {
         Ok(())
     }
 
-    /// After the agent's replay: events published early that the replay did not make again
-    /// (the agent restarted, or decoded differently after a session-manager restart) are
-    /// stored as watchers saw them, from the stream, so the log has no hole and says what
-    /// was shown.
+    /// After the agent's replay (or instead of it, when the agent cannot replay): events
+    /// published early that the replay did not make again are stored as the stream has them,
+    /// so the log has no hole and holds what watchers were shown. Redis being away does not
+    /// hold up the session: the numbers are then given up (what watchers saw of them may
+    /// differ from what gets stored; docs/live-sessions.md).
     async fn settle_owed(&mut self) -> Result<(), Fault> {
-        if self.owed < self.next_seq {
+        if self.owed_through < self.next_seq {
             return self.write_deferred().await;
         }
+        // The stream must hold everything this actor sent early before it is read.
+        let flushed = self.live.flush(SETTLE_WAIT).await;
         let key = rc_domain::live::stream_key(&self.shared.settings.redis.key_prefix, self.row.id);
-        let count = usize::try_from(self.owed - self.next_seq + 1).unwrap_or(usize::MAX);
-        let read = async {
+        let count = usize::try_from(self.owed_through - self.next_seq + 1).unwrap_or(usize::MAX);
+        let read = tokio::time::timeout(SETTLE_WAIT, async {
             let mut conn = self.shared.redis.get().await.map_err(|e| e.to_string())?;
             rc_domain::live::read_range(&mut conn, &key, self.next_seq - 1, count)
                 .await
                 .map_err(|e| e.to_string())
-        }
-        .await;
+        })
+        .await
+        .unwrap_or_else(|_| Err("timed out".into()));
         let events = match read {
             Ok(events) => events,
-            Err(err) => return Err(Fault::Transient(format!("reading the live stream: {err}"))),
+            Err(err) => {
+                tracing::warn!(session_id = %self.row.id, %err, flushed, owed_through = self.owed_through, "cannot read the live stream; numbers shown early are given up");
+                Vec::new()
+            }
         };
         let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
             .await
@@ -1121,10 +1147,11 @@ impl Actor {
             copied += 1;
         }
         let (next_seq, _) = writer.commit(None).await.map_err(db_error)?;
-        tracing::warn!(session_id = %self.row.id, copied, owed = self.owed, "stored events published early that the replay did not make again");
+        tracing::warn!(session_id = %self.row.id, copied, owed_through = self.owed_through, "stored events published early that the replay did not make again");
         self.next_seq = next_seq;
-        // What the stream does not have, nobody saw.
-        self.owed = 0;
+        // From here on numbers are taken afresh, also by the publisher.
+        self.live.rebase(next_seq - 1);
+        self.owed_through = 0;
         self.write_deferred().await
     }
 
@@ -1340,6 +1367,9 @@ impl Actor {
     }
 
     async fn record_end(&mut self, state: SessionState, reason: &str) -> Result<(), Fault> {
+        // The session ends before a replay settled what is owed: settle it now, or the last
+        // state change would wait forever behind it.
+        self.settle_owed().await?;
         let db = &self.shared.db;
         store::end_open_tasks(db, self.row.id, &format!("session {reason}"))
             .await

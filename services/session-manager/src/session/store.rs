@@ -208,8 +208,9 @@ impl EventWriter {
             .collect()
     }
 
-    /// Something besides events is written: nothing more goes out before the commit.
-    fn no_more_early(&mut self) {
+    /// Nothing appended from now on goes out before the commit: something besides events was
+    /// written, or the next event would not be made again by a replay.
+    pub fn hold_back(&mut self) {
         self.early_allowed = false;
     }
 
@@ -227,7 +228,6 @@ impl EventWriter {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
-        self.early_taken = 0;
         let mut seqs = Vec::with_capacity(pending.len());
         let mut tasks = Vec::with_capacity(pending.len());
         let mut kinds = Vec::with_capacity(pending.len());
@@ -267,7 +267,7 @@ impl EventWriter {
     }
 
     pub async fn finish_task(&mut self, end: &TaskEnd) -> sqlx::Result<()> {
-        self.no_more_early();
+        self.hold_back();
         sqlx::query!(
             "UPDATE tasks SET state = $2::text::task_state, result = $3, error = $4, finished_at = now()
              WHERE id = $1 AND state = 'running'",
@@ -282,7 +282,7 @@ impl EventWriter {
     }
 
     pub async fn set_claude_session(&mut self, claude_session_id: &str) -> sqlx::Result<()> {
-        self.no_more_early();
+        self.hold_back();
         sqlx::query!(
             "UPDATE sessions SET claude_session_id = $2 WHERE id = $1",
             self.session_id,
@@ -535,7 +535,7 @@ impl EventWriter {
         input: &Value,
         timeout_secs: u64,
     ) -> sqlx::Result<(Uuid, DateTime<Utc>)> {
-        self.no_more_early();
+        self.hold_back();
         let row = sqlx::query!(
             "INSERT INTO approvals (id, org_id, session_id, task_id, request_id, tool_name, input, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
@@ -558,7 +558,7 @@ impl EventWriter {
     /// Withdraws undecided requests: one the CLI cancelled, or all of them when the Claude
     /// process that asked is gone.
     pub async fn cancel_approvals(&mut self, request_id: Option<&str>) -> sqlx::Result<()> {
-        self.no_more_early();
+        self.hold_back();
         sqlx::query!(
             "UPDATE approvals SET state = 'expired', decided_via = 'cancelled', decided_at = now()
              WHERE session_id = $1 AND state = 'pending' AND ($2::text IS NULL OR request_id = $2)",
