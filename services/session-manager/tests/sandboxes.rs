@@ -291,6 +291,31 @@ impl Harness {
         }
     }
 
+    /// Publishes a stop of the session to this harness's node, as the api does.
+    async fn stop_session(&self, session: Uuid, reason: &str) {
+        self.bus
+            .publish(&SessionCommand::Stop {
+                session_id: session,
+                org_id: self.org_id,
+                reason: reason.into(),
+                node_id: Some(self.node()),
+            })
+            .await
+            .expect("publish stop");
+    }
+
+    /// The session's event sequence numbers, checked to be 1, 2, 3, … without a hole.
+    async fn gap_free_seqs(&self, session: Uuid) -> Vec<i64> {
+        let seqs: Vec<i64> =
+            sqlx::query_scalar("SELECT seq FROM session_events WHERE session_id = $1 ORDER BY seq")
+                .bind(session)
+                .fetch_all(&self.pool)
+                .await
+                .expect("events");
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+        seqs
+    }
+
     async fn sandbox_name(&self, id: Uuid) -> String {
         sqlx::query_scalar("SELECT sandbox_name FROM sessions WHERE id = $1")
             .bind(id)
@@ -554,15 +579,7 @@ async fn a_session_runs_a_turn_in_a_hardened_sandbox_and_stop_and_delete_clean_u
     }
 
     // Stop removes the container and keeps the volumes (the conversation can resume)…
-    h.bus
-        .publish(&SessionCommand::Stop {
-            session_id: session,
-            org_id: h.org_id,
-            reason: "stopped by test".into(),
-            node_id: Some(h.node()),
-        })
-        .await
-        .expect("publish stop");
+    h.stop_session(session, "stopped by test").await;
     let reason = h
         .wait_state(session, "stopped", Duration::from_secs(30))
         .await;
@@ -684,13 +701,7 @@ async fn a_turn_survives_kill_9_of_session_manager_mid_stream_with_contiguous_ev
     h.start_app().await;
     let (state, result, error) = h.wait_task(task, Duration::from_secs(90)).await;
     assert_eq!(state, "succeeded", "{error:?} {result:?}");
-    let seqs: Vec<i64> =
-        sqlx::query_scalar("SELECT seq FROM session_events WHERE session_id = $1 ORDER BY seq")
-            .bind(session)
-            .fetch_all(&h.pool)
-            .await
-            .expect("events");
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    h.gap_free_seqs(session).await;
     // Nothing doubled: exactly one result and one init for the one turn.
     let results: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM session_events WHERE session_id = $1 AND kind = 'turn_completed'",
@@ -735,6 +746,47 @@ async fn a_turn_survives_kill_9_of_session_manager_mid_stream_with_contiguous_ev
     h.finish().await;
 }
 
+/// A text delta as session-manager publishes it before its batch commits.
+fn early_delta(seq: i64, text: &str) -> rc_events::SessionEvent {
+    rc_events::SessionEvent::new(
+        seq,
+        None,
+        chrono::Utc::now(),
+        rc_events::EventBody::TextDelta {
+            message_id: Some("msg_early".into()),
+            index: 0,
+            text: text.to_owned(),
+            parent_tool_use_id: None,
+        },
+    )
+}
+
+/// The session's stored events after `after` as (seq, kind, text or state), polled until
+/// `done` holds (or the bound passes: the caller's assertions then say what is missing).
+async fn stored_after(
+    h: &Harness,
+    session: Uuid,
+    after: i64,
+    done: impl Fn(&[(i64, String, Option<String>)]) -> bool,
+) -> Vec<(i64, String, Option<String>)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT seq, kind, coalesce(payload->>'text', payload->>'state') FROM session_events
+             WHERE session_id = $1 AND seq > $2 ORDER BY seq",
+        )
+        .bind(session)
+        .bind(after)
+        .fetch_all(&h.pool)
+        .await
+        .expect("events");
+        if done(&rows) || tokio::time::Instant::now() >= deadline {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn events_published_early_that_never_committed_are_stored_as_watchers_saw_them() {
     let mut h = Harness::new(|_| {}).await;
@@ -742,7 +794,8 @@ async fn events_published_early_that_never_committed_are_stored_as_watchers_saw_
     let session = h.create_session(limits(3600), "default").await;
     h.wait_state(session, "running", Duration::from_secs(90))
         .await;
-    // Let the start's own events settle, then leave the sandbox running (graceful stop).
+    // Leave the sandbox running (graceful stop), then act as an actor that died right after
+    // publishing two display-only events early: watchers saw them, Postgres never got them.
     h.stop_app().await;
     let last: i64 = sqlx::query_scalar(
         "SELECT coalesce(max(seq), 0) FROM session_events WHERE session_id = $1",
@@ -751,26 +804,13 @@ async fn events_published_early_that_never_committed_are_stored_as_watchers_saw_
     .fetch_one(&h.pool)
     .await
     .expect("last seq");
-    // As if an actor died right after publishing two display-only events early: watchers
-    // saw them, Postgres never got them.
-    let seen: Vec<rc_events::SessionEvent> = (1..=2)
-        .map(|n| {
-            rc_events::SessionEvent::new(
-                last + n,
-                None,
-                chrono::Utc::now(),
-                rc_events::EventBody::TextDelta {
-                    message_id: Some("msg_early".into()),
-                    index: 0,
-                    text: format!("seen early {n}"),
-                    parent_tool_use_id: None,
-                },
-            )
-        })
-        .collect();
     let redis = rc_runtime::checks::redis_pool(h.settings.redis.url.expose(), 1).expect("redis");
     let mut conn = redis.get().await.expect("redis connection");
     let key = rc_domain::live::stream_key(&h.settings.redis.key_prefix, session);
+    let seen = [
+        early_delta(last + 1, "seen early 1"),
+        early_delta(last + 2, "seen early 2"),
+    ];
     rc_domain::live::publish(&mut conn, &key, &seen)
         .await
         .expect("publish");
@@ -778,109 +818,50 @@ async fn events_published_early_that_never_committed_are_stored_as_watchers_saw_
     h.start_app().await;
     // The new actor owes those numbers: nothing else takes them, and once the agent's
     // replay is through they are stored as the stream has them.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let stored: Vec<(i64, String, Option<String>)> = loop {
-        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-            "SELECT seq, kind, payload->>'text' FROM session_events WHERE session_id = $1 AND seq > $2 AND seq <= $2 + 2 ORDER BY seq",
-        )
-        .bind(session)
-        .bind(last)
-        .fetch_all(&h.pool)
-        .await
-        .expect("events");
-        if rows.len() == 2 {
-            break rows;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the owed events were never stored: {rows:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let stored = stored_after(&h, session, last, |rows| rows.len() >= 2).await;
+    let text = |t: &str| Some(t.to_owned());
     assert_eq!(
-        stored,
-        vec![
-            (
-                last + 1,
-                "text_delta".to_owned(),
-                Some("seen early 1".to_owned())
-            ),
-            (
-                last + 2,
-                "text_delta".to_owned(),
-                Some("seen early 2".to_owned())
-            ),
-        ]
+        stored.get(..2),
+        Some(
+            &[
+                (last + 1, "text_delta".to_owned(), text("seen early 1")),
+                (last + 2, "text_delta".to_owned(), text("seen early 2")),
+            ][..]
+        ),
+        "{stored:?}"
     );
     // Numbering goes on after them, without a hole.
     let task = h.queue_task(session, "hello after a restart").await;
     let (state, _, error) = h.wait_task(task, Duration::from_secs(90)).await;
     assert_eq!(state, "succeeded", "{error:?}");
-    let seqs: Vec<i64> =
-        sqlx::query_scalar("SELECT seq FROM session_events WHERE session_id = $1 ORDER BY seq")
-            .bind(session)
-            .fetch_all(&h.pool)
-            .await
-            .expect("events");
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    let seqs = h.gap_free_seqs(session).await;
     assert!(seqs.len() as i64 > last + 2, "the turn's events came after");
 
     // Once more, and this time the session is stopped right away: the owed event is stored
     // and the final state change comes after it.
     h.stop_app().await;
     let last = *seqs.last().expect("events");
-    let seen = rc_events::SessionEvent::new(
-        last + 1,
-        None,
-        chrono::Utc::now(),
-        rc_events::EventBody::TextDelta {
-            message_id: Some("msg_early".into()),
-            index: 0,
-            text: "seen early before the stop".into(),
-            parent_tool_use_id: None,
-        },
-    );
-    rc_domain::live::publish(&mut conn, &key, &[seen])
-        .await
-        .expect("publish");
+    rc_domain::live::publish(
+        &mut conn,
+        &key,
+        &[early_delta(last + 1, "seen early before the stop")],
+    )
+    .await
+    .expect("publish");
     h.start_app().await;
-    h.bus
-        .publish(&SessionCommand::Stop {
-            session_id: session,
-            org_id: h.org_id,
-            reason: "stopped by test".into(),
-            node_id: Some(h.node()),
-        })
-        .await
-        .expect("publish stop");
-    h.wait_state(session, "stopped", Duration::from_secs(30))
-        .await;
-    // The row changes just before the final event is written.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let tail: Vec<(i64, String, Option<String>)> = loop {
-        let tail: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-            "SELECT seq, kind, coalesce(payload->>'text', payload->>'state') FROM session_events WHERE session_id = $1 AND seq > $2 ORDER BY seq",
-        )
-        .bind(session)
-        .bind(last)
-        .fetch_all(&h.pool)
-        .await
-        .expect("events");
-        if tail
-            .iter()
+    h.stop_session(session, "stopped by test").await;
+    // The row says "stopped" just before the final event is written.
+    let tail = stored_after(&h, session, last, |rows| {
+        rows.iter()
             .any(|(_, kind, _)| kind == "session_state_changed")
-            || tokio::time::Instant::now() >= deadline
-        {
-            break tail;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     assert_eq!(
         tail.first(),
         Some(&(
             last + 1,
             "text_delta".to_owned(),
-            Some("seen early before the stop".to_owned())
+            text("seen early before the stop")
         )),
         "{tail:?}"
     );
