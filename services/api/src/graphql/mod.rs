@@ -7,11 +7,14 @@ pub use schema::{build_schema, ApiSchema};
 
 use crate::auth::extract::{authenticate, request_meta, requested_org, Caller};
 use crate::state::AppState;
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::{ErrorExtensionValues, Response, ServerError};
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use async_graphql::http::MultipartOptions;
+use async_graphql::{ErrorExtensionValues, ParseRequestError, Response, ServerError};
+use async_graphql_actix_web::GraphQLResponse;
+use futures::StreamExt as _;
 use rc_auth::RequestMeta;
-use rc_errors::AppError;
+use rc_errors::{AppError, ErrorCode};
 use uuid::Uuid;
 
 /// Per-request context: who is calling (authentication is done before execution; the
@@ -26,11 +29,11 @@ pub async fn handler(
     req: HttpRequest,
     state: web::Data<AppState>,
     schema: web::Data<ApiSchema>,
-    gql: GraphQLRequest,
-) -> GraphQLResponse {
+    payload: web::Payload,
+) -> Result<GraphQLResponse, AppError> {
+    let mut request = read_request(&req, payload, state.settings().api.max_body_bytes).await?;
     let caller = authenticate(&req, &state).await;
     let org = requested_org(&req);
-    let mut request = gql.into_inner();
     let response = match org {
         Err(err) => Response::from_errors(vec![to_server_error(&err)]),
         Ok(org) => {
@@ -44,7 +47,61 @@ pub async fn handler(
             schema.execute(request).await
         }
     };
-    with_error_codes(response).into()
+    Ok(with_error_codes(response).into())
+}
+
+/// The request body as a GraphQL request, held to the api's body limit like every REST body
+/// (the extractor of async-graphql-actix-web reads any size), with the catalogue's errors.
+async fn read_request(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<async_graphql::Request, AppError> {
+    let too_large = || {
+        AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the request body exceeds {limit} bytes"),
+        )
+    };
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            AppError::new(
+                ErrorCode::MalformedBody,
+                format!("could not read the request body: {e}"),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    async_graphql::http::receive_body(
+        content_type,
+        futures::io::Cursor::new(body.freeze()),
+        MultipartOptions::default().max_file_size(limit),
+    )
+    .await
+    .map_err(|err| match err {
+        ParseRequestError::PayloadTooLarge => too_large(),
+        other => AppError::new(
+            ErrorCode::MalformedBody,
+            format!("not a GraphQL request: {other}"),
+        ),
+    })
 }
 
 /// The catalogue's code, status and field in every error's `extensions`. Resolvers return

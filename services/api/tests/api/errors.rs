@@ -65,6 +65,37 @@ async fn oversized_bodies_are_413() {
         .browser_call(Method::POST, "/api/v1/sessions", Some(big))
         .await;
     assert_error(status, &body, 413, "payload_too_large");
+    // GraphQL is held to the same limit, announced or streamed.
+    let big_query = serde_json::json!({
+        "query": "query ($x: String) { me { email } }",
+        "variables": { "x": "x".repeat(4096) }
+    });
+    let (status, body) = app
+        .browser_call(Method::POST, "/graphql", Some(big_query.clone()))
+        .await;
+    assert_error(status, &body, 413, "payload_too_large");
+    let chunks: Vec<Result<String, std::io::Error>> = vec![Ok(big_query.to_string())];
+    let res = app
+        .browser
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    assert_error(status, &res.json().await.unwrap(), 413, "payload_too_large");
+    // Within the limit, a body that is not a GraphQL request is a clear 400.
+    let res = app
+        .browser
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    assert_error(status, &res.json().await.unwrap(), 400, "malformed_body");
 }
 
 #[tokio::test]
