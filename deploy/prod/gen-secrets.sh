@@ -84,6 +84,29 @@ if [ "$(value anthropic_api_key)" = "CHANGE_ME" ]; then
   echo "WARNING: $dir/anthropic_api_key is a placeholder: put the organisation's Anthropic API key there." >&2
 fi
 
+# Keys the api and the worker must share, as a config file they both load (RC_CONFIG_FILE):
+# the HMAC key of signed approval links (the worker mints them for push notifications, the api
+# verifies them) and the VAPID key of Web Push (the worker signs, the api hands browsers the
+# public half). The VAPID key is the raw P-256 scalar, base64url: the 32 bytes after the
+# 7-byte header of OpenSSL's SEC1 DER encoding.
+# PUSH_SUBJECT=mailto:... is the contact push services may write to.
+vapid_key() {
+  openssl ecparam -name prime256v1 -genkey -noout -outform DER | tail -c +8 | head -c 32 |
+    base64 | tr '+/' '-_' | tr -d '=\n'
+}
+write rc_keys_toml "# Written by deploy/prod/gen-secrets.sh. To rotate the link key, add a new one FIRST
+# in the list and drop the old one after approvals.link_ttl_secs.
+[approvals]
+link_keys = [{ id = \"k$(date -u +%Y%m%d)\", secret = \"$(rand 32)\" }]
+
+[push]
+vapid_private_key = \"$(vapid_key)\"
+subject = \"${PUSH_SUBJECT:-mailto:admin@localhost}\"
+"
+if grep -q 'mailto:admin@localhost' "$dir/rc_keys_toml"; then
+  echo "WARNING: push.subject in $dir/rc_keys_toml is a placeholder: put a contact address there (PUSH_SUBJECT=mailto:...)." >&2
+fi
+
 # TLS certificate and key for TLS_MODE=files (PEM). Empty placeholders otherwise, because
 # Compose wants every declared secret file to exist.
 for f in tls_cert tls_key; do

@@ -157,3 +157,30 @@ fn prod_profile_turns_off_dev_login_and_insecure_cookies() {
         Ok(())
     });
 }
+
+/// compose.prod.yaml gives the api and the worker the keys file deploy/prod/gen-secrets.sh
+/// writes as their config file: it must load and validate, or production could not mint or
+/// verify approval links nor send pushes.
+#[test]
+fn the_production_keys_file_loads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        let dir = jail.directory().join("secrets");
+        let status = std::process::Command::new("bash")
+            .arg(root.join("deploy/prod/gen-secrets.sh"))
+            .arg(&dir)
+            .env("PUSH_SUBJECT", "mailto:ops@example.com")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("bash runs gen-secrets.sh");
+        assert!(status.success(), "gen-secrets.sh failed");
+        let s = Settings::load_from(Some(&dir.join("rc_keys_toml"))).expect("the keys file loads");
+        assert_eq!(s.approvals.link_keys.len(), 1);
+        assert!(s.approvals.link_keys[0].secret.expose().len() >= 64);
+        assert!(s.push.enabled(), "push is on with the generated VAPID key");
+        assert_eq!(s.push.subject, "mailto:ops@example.com");
+        Ok(())
+    });
+}
