@@ -880,6 +880,130 @@ async fn events_published_early_that_never_committed_are_stored_as_watchers_saw_
 }
 
 #[tokio::test]
+async fn a_batch_whose_commit_fails_is_replayed_into_the_events_watchers_saw_early() {
+    let mut h = Harness::new(|_| {}).await;
+    // The first three INSERTs of the tenth delta fail (a sequence, unlike a table, keeps
+    // counting through the rollback); with the actor's back-off that holds the batch out of
+    // Postgres for over a second, while its events were already published early.
+    sqlx::raw_sql(
+        r#"CREATE SEQUENCE injected_failures;
+           CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+             -- Nested: AND does not promise to skip nextval for the other rows.
+             IF NEW.payload->>'text' LIKE 'Slow chunk 10 of 20 %' THEN
+               IF nextval('injected_failures') <= 3 THEN
+                 RAISE EXCEPTION 'injected failure';
+               END IF;
+             END IF;
+             RETURN NEW;
+           END $$;
+           CREATE TRIGGER fail_once BEFORE INSERT ON session_events
+             FOR EACH ROW EXECUTE FUNCTION fail_once();"#,
+    )
+    .execute(&h.pool)
+    .await
+    .expect("install the fault");
+    h.start_app().await;
+    let session = h.create_session(limits(3600), "default").await;
+    h.wait_state(session, "running", Duration::from_secs(90))
+        .await;
+    let task = h.queue_task(session, "stream [[slow:20:20]]").await;
+    let redis = rc_runtime::checks::redis_pool(h.settings.redis.url.expose(), 1).expect("redis");
+    let mut conn = redis.get().await.expect("redis connection");
+    let key = rc_domain::live::stream_key(&h.settings.redis.key_prefix, session);
+    // Watchers get the tenth delta while its batch still fails to commit.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let streamed = rc_domain::live::read_range(&mut conn, &key, 0, 100_000)
+            .await
+            .expect("stream");
+        if streamed
+            .iter()
+            .any(|e| e.json.contains("Slow chunk 10 of 20 "))
+        {
+            let stored: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM session_events WHERE session_id = $1 AND payload->>'text' LIKE 'Slow chunk 10 of 20 %'",
+            )
+            .bind(session)
+            .fetch_one(&h.pool)
+            .await
+            .expect("count");
+            assert_eq!(stored, 0, "streamed before its commit");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the tenth delta never reached the stream"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (state, _, error) = h.wait_task(task, Duration::from_secs(90)).await;
+    assert_eq!(state, "succeeded", "{error:?}");
+    let failures: i64 = sqlx::query_scalar("SELECT last_value FROM injected_failures")
+        .fetch_one(&h.pool)
+        .await
+        .expect("sequence");
+    assert!(
+        failures >= 4,
+        "three failed attempts, then one that committed: {failures}"
+    );
+    let seqs = h.gap_free_seqs(session).await;
+
+    // Everything the stream carried (early or not) is what Postgres stored, but for `at`.
+    // The last events go out just after their commit: wait for the stream to catch up.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let streamed = loop {
+        let streamed = rc_domain::live::read_range(&mut conn, &key, 0, 100_000)
+            .await
+            .expect("stream");
+        if streamed.last().map(|e| e.event.seq) == seqs.last().copied()
+            || tokio::time::Instant::now() >= deadline
+        {
+            break streamed;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut deltas = 0i64;
+    for shared in &streamed {
+        let (kind, payload): (String, serde_json::Value) = sqlx::query_as(
+            "SELECT kind, payload FROM session_events WHERE session_id = $1 AND seq = $2",
+        )
+        .bind(session)
+        .bind(shared.event.seq)
+        .fetch_one(&h.pool)
+        .await
+        .unwrap_or_else(|e| panic!("seq {} was streamed, not stored: {e}", shared.event.seq));
+        assert_eq!(kind, shared.event.body.kind(), "seq {}", shared.event.seq);
+        assert_eq!(
+            payload,
+            shared.event.body.to_payload().expect("payload"),
+            "seq {}",
+            shared.event.seq
+        );
+        deltas += i64::from(kind == "text_delta");
+    }
+    // (The re-attach after the failed commit also broke the model call tunnelled through the
+    // agent's channel, so the CLI retried it: the reply's deltas are there twice, in order.)
+    let stored_deltas: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM session_events WHERE session_id = $1 AND kind = 'text_delta'",
+    )
+    .bind(session)
+    .fetch_one(&h.pool)
+    .await
+    .expect("count");
+    assert_eq!(
+        deltas, stored_deltas,
+        "every stored delta was streamed, once"
+    );
+    assert_eq!(
+        streamed.last().map(|e| e.event.seq),
+        seqs.last().copied(),
+        "the stream reached the end of the log"
+    );
+    h.finish().await;
+}
+
+#[tokio::test]
 async fn a_stopped_session_starts_again_and_resumes_its_conversation() {
     use rc_auth::perm;
     let mut h = Harness::new(|_| {}).await;
