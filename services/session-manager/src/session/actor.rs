@@ -57,6 +57,8 @@ pub enum Command {
 const BATCH: usize = 256;
 /// While decoding a batch, the actor lets the live publisher run at least this often.
 const YIELD_EVERY: Duration = Duration::from_micros(500);
+/// Attempts to store a batch in place before re-attaching (~6 s of back-off in all).
+const PERSIST_ATTEMPTS: u32 = 6;
 /// How long settling owed numbers waits for the publisher, and then for Redis.
 const SETTLE_WAIT: Duration = Duration::from_secs(2);
 /// When a queue change is looked at a second time (see `announce_again`).
@@ -577,7 +579,7 @@ impl Actor {
                             _ => break,
                         }
                     }
-                    let last = self.persist(boot_id, batch, &mut tx).await?;
+                    let last = self.persist_retrying(boot_id, &batch, &mut tx).await?;
                     if let Some(seq) = last {
                         if tx.send(ClaudeRequest::Ack { seq }).await.is_err() {
                             return Ok(None);
@@ -639,12 +641,40 @@ impl Actor {
         Ok(())
     }
 
+    /// [`Actor::persist`], with a batch that did not commit written again in place a few times
+    /// before the actor gives up and re-attaches. Re-attaching drops the agent's channel, and
+    /// with it the model call the CLI has tunnelled through it: the CLI would retry the call,
+    /// streaming (and paying for) the reply twice.
+    async fn persist_retrying(
+        &mut self,
+        boot_id: Uuid,
+        batch: &[ClaudeEvent],
+        tx: &mut ClaudeSender,
+    ) -> Result<Option<u64>, Fault> {
+        let mut pause = Duration::from_millis(100);
+        let mut attempt = 1;
+        loop {
+            let committed = self.batches_committed;
+            match self.persist(boot_id, batch, tx).await {
+                Err(Fault::Transient(reason))
+                    if self.batches_committed == committed && attempt < PERSIST_ATTEMPTS =>
+                {
+                    tracing::warn!(session_id = %self.row.id, %reason, attempt, ?pause, "batch not stored, writing it again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Writes one batch of agent events, and the task transitions they cause, in one
     /// transaction. Returns the highest agent sequence number written.
     async fn persist(
         &mut self,
         boot_id: Uuid,
-        batch: Vec<ClaudeEvent>,
+        batch: &[ClaudeEvent],
         tx: &mut ClaudeSender,
     ) -> Result<Option<u64>, Fault> {
         // After a failed batch the agent replays the same lines; they must meet the decoder
@@ -666,7 +696,7 @@ impl Actor {
     async fn persist_batch(
         &mut self,
         boot_id: Uuid,
-        batch: Vec<ClaudeEvent>,
+        batch: &[ClaudeEvent],
         tx: &mut ClaudeSender,
     ) -> Result<Option<u64>, Fault> {
         let mut writer = EventWriter::begin(&self.shared.db, &self.row, self.next_seq)
@@ -688,12 +718,13 @@ impl Actor {
         for event in batch {
             match event {
                 ClaudeEvent::Output { seq, line } => {
+                    let seq = *seq;
                     last = Some(seq);
                     // Control flow from the raw line; what is stored and streamed are the
                     // typed events (never fewer than one per line).
-                    let signal = claude::classify(&line).2;
+                    let signal = claude::classify(line).2;
                     let task_id = running.as_ref().map(|t| t.id);
-                    for mut body in self.decoder.decode(&line) {
+                    for mut body in self.decoder.decode(line) {
                         match &mut body {
                             EventBody::PermissionRequested {
                                 request_id,
@@ -793,8 +824,11 @@ impl Actor {
                     }
                 }
                 ClaudeEvent::Exited { seq, code, signal } => {
-                    last = Some(seq);
-                    let exited = EventBody::ClaudeExited { code, signal };
+                    last = Some(*seq);
+                    let exited = EventBody::ClaudeExited {
+                        code: *code,
+                        signal: *signal,
+                    };
                     writer
                         .append(
                             NewEvent::new(&exited, running.as_ref().map(|t| t.id))
@@ -841,7 +875,7 @@ impl Actor {
                     writer.hold_back();
                     let error = EventBody::Error {
                         source: ErrorSource::Agent,
-                        message,
+                        message: message.clone(),
                     };
                     writer
                         .append(
