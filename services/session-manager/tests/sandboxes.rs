@@ -19,7 +19,8 @@ const IMAGE: &str = "local/claude-sandbox:latest";
 const MODEL: &str = "claude-sonnet-4-5";
 
 struct Harness {
-    db: rc_testkit::TestDb,
+    /// Held for its drop, which removes the test database.
+    _db: rc_testkit::TestDb,
     pool: PgPool,
     settings: Settings,
     bus: Arc<Bus>,
@@ -35,6 +36,8 @@ struct Harness {
         tokio::task::JoinHandle<anyhow::Result<()>>,
     )>,
     child: Option<tokio::process::Child>,
+    /// Set by `finish`; a harness dropped without it belongs to a failed test.
+    finished: bool,
 }
 
 impl Harness {
@@ -93,7 +96,7 @@ impl Harness {
             .expect("membership");
         let bus = Arc::new(Bus::new(&settings.amqp));
         Self {
-            db,
+            _db: db,
             pool,
             settings,
             bus,
@@ -105,6 +108,7 @@ impl Harness {
             upstream: fake_url,
             app: None,
             child: None,
+            finished: false,
         }
     }
 
@@ -383,7 +387,41 @@ impl Harness {
         if let Some(stop) = self.fake_stop.take() {
             let _ = stop.send(());
         }
-        drop(self.db);
+        self.finished = true;
+    }
+}
+
+impl Drop for Harness {
+    /// A test that failed never reached `finish`: its sandboxes would outlive the run (the
+    /// engine does), so at least they go, through the docker CLI (no runtime to await on here).
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let label = format!("label=remote-claude.node={}", self.node());
+        let listed = |args: &[&str]| -> Vec<String> {
+            std::process::Command::new("docker")
+                .args(args)
+                .args(["--filter", &label])
+                .output()
+                .map(|out| {
+                    String::from_utf8_lossy(&out.stdout)
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let remove = |args: &[&str], ids: Vec<String>| {
+            if !ids.is_empty() {
+                let _ = std::process::Command::new("docker")
+                    .args(args)
+                    .args(&ids)
+                    .output();
+            }
+        };
+        remove(&["rm", "-f", "-v"], listed(&["ps", "-aq"]));
+        remove(&["volume", "rm", "-f"], listed(&["volume", "ls", "-q"]));
     }
 }
 
