@@ -579,7 +579,7 @@ impl Actor {
                             _ => break,
                         }
                     }
-                    let last = self.persist_retrying(boot_id, &batch, &mut tx).await?;
+                    let last = self.persist(boot_id, &batch, &mut tx).await?;
                     if let Some(seq) = last {
                         if tx.send(ClaudeRequest::Ack { seq }).await.is_err() {
                             return Ok(None);
@@ -641,11 +641,15 @@ impl Actor {
         Ok(())
     }
 
-    /// [`Actor::persist`], with a batch that did not commit written again in place a few times
-    /// before the actor gives up and re-attaches. Re-attaching drops the agent's channel, and
-    /// with it the model call the CLI has tunnelled through it: the CLI would retry the call,
-    /// streaming (and paying for) the reply twice.
-    async fn persist_retrying(
+    /// Writes one batch of agent events, and the task transitions they cause, in one
+    /// transaction (`persist_batch`); returns the highest agent sequence number written.
+    ///
+    /// A batch that did not commit is written again in place a few times before the actor
+    /// gives up and re-attaches: re-attaching drops the agent's channel, and with it the model
+    /// call the CLI has tunnelled through it, so the CLI would retry the call, streaming (and
+    /// paying for) the reply twice. Each attempt starts from the decoder as it was before the
+    /// batch, so it makes the very events already streamed early.
+    async fn persist(
         &mut self,
         boot_id: Uuid,
         batch: &[ClaudeEvent],
@@ -654,11 +658,18 @@ impl Actor {
         let mut pause = Duration::from_millis(100);
         let mut attempt = 1;
         loop {
+            let decoder = self.decoder.clone();
             let committed = self.batches_committed;
-            match self.persist(boot_id, batch, tx).await {
-                Err(Fault::Transient(reason))
-                    if self.batches_committed == committed && attempt < PERSIST_ATTEMPTS =>
-                {
+            let result = self.persist_batch(boot_id, batch, tx).await;
+            if self.batches_committed != committed {
+                // Committed (whatever failed afterwards): the decoder has moved on.
+                let last = result?;
+                self.write_deferred().await?;
+                return Ok(last);
+            }
+            self.decoder = decoder;
+            match result {
+                Err(Fault::Transient(reason)) if attempt < PERSIST_ATTEMPTS => {
                     tracing::warn!(session_id = %self.row.id, %reason, attempt, ?pause, "batch not stored, writing it again");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
@@ -667,30 +678,6 @@ impl Actor {
                 other => return other,
             }
         }
-    }
-
-    /// Writes one batch of agent events, and the task transitions they cause, in one
-    /// transaction. Returns the highest agent sequence number written.
-    async fn persist(
-        &mut self,
-        boot_id: Uuid,
-        batch: &[ClaudeEvent],
-        tx: &mut ClaudeSender,
-    ) -> Result<Option<u64>, Fault> {
-        // After a failed batch the agent replays the same lines; they must meet the decoder
-        // as it was, so that they make the very events already streamed early.
-        let decoder = self.decoder.clone();
-        let committed = self.batches_committed;
-        let result = self.persist_batch(boot_id, batch, tx).await;
-        if result.is_err() {
-            // Only an uncommitted batch is replayed; after the commit the decoder moved on.
-            if self.batches_committed == committed {
-                self.decoder = decoder;
-            }
-            return result;
-        }
-        self.write_deferred().await?;
-        result
     }
 
     async fn persist_batch(
