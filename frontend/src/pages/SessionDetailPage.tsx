@@ -461,6 +461,7 @@ export function SessionDetailPage() {
               canWrite={canWrite}
               events={stream.state}
               status={stream.status}
+              denied={stream.denied}
               onRetry={stream.retry}
               onSessionChange={onSessionChange}
               canDecideForOrg={isAdmin(role)}

@@ -221,6 +221,9 @@ pub struct AuthSettings {
     pub default_org_name: String,
     /// Lifetime of an invitation.
     pub invitation_ttl_secs: u64,
+    /// How often an open WebSocket (events, terminal, GraphQL) checks again that its caller
+    /// still has access. Changes made through the same api instance apply at once.
+    pub live_recheck_secs: u64,
 }
 
 impl Default for AuthSettings {
@@ -233,6 +236,7 @@ impl Default for AuthSettings {
             allowed_domains: Vec::new(),
             default_org_name: "Default".into(),
             invitation_ttl_secs: 7 * 24 * 3600,
+            live_recheck_secs: 30,
         }
     }
 }

@@ -17,6 +17,18 @@ pub struct TerminalTarget {
     pub url: String,
 }
 
+/// Whether the caller may still use the session's terminals (owner or admin, session not
+/// deleted): what an open terminal connection asks again while it lives.
+pub async fn may_use(
+    domain: &Domain,
+    granted: &Granted<perm::SessionsWrite>,
+    session_id: Uuid,
+) -> AppResult<()> {
+    sessions::fetch_actionable(&domain.db, granted, session_id)
+        .await
+        .map(|_| ())
+}
+
 /// Checks the caller may open a terminal on the session (owner or admin; the session must be
 /// running) and finds its node. Opening is audited.
 pub async fn open(

@@ -174,10 +174,26 @@ pub async fn revoke(db: &PgPool, granted: &Granted<perm::TokensManage>, id: Uuid
 /// Resolves a bearer secret to an actor. Unknown, revoked and expired tokens all answer the
 /// same 401, so probing learns nothing.
 pub async fn authenticate(db: &PgPool, secret_value: &str, meta: RequestMeta) -> AppResult<Actor> {
-    let invalid = || AppError::unauthenticated("invalid, expired or revoked API token");
+    well_formed(secret_value)?;
+    authenticate_hash(db, &secret::hash(secret_value), meta).await
+}
+
+/// Refuses what cannot be one of our tokens without a database round trip (the same 401 as
+/// an unknown token).
+pub fn well_formed(secret_value: &str) -> AppResult<()> {
     if !secret_value.starts_with(secret::API_TOKEN_KIND) || secret_value.len() > 200 {
-        return Err(invalid());
+        return Err(invalid_token());
     }
+    Ok(())
+}
+
+fn invalid_token() -> AppError {
+    AppError::unauthenticated("invalid, expired or revoked API token")
+}
+
+/// [`authenticate`] by the secret's hash: how a long-lived connection, which keeps only the
+/// hash, checks that its token is still valid.
+pub async fn authenticate_hash(db: &PgPool, hash: &[u8], meta: RequestMeta) -> AppResult<Actor> {
     let row = sqlx::query!(
         r#"SELECT t.id, t.prefix, t.scopes, t.user_id, t.org_id, u.email, m.role AS "role: Role",
                   (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS "stale!"
@@ -185,11 +201,11 @@ pub async fn authenticate(db: &PgPool, secret_value: &str, meta: RequestMeta) ->
            JOIN users u ON u.id = t.user_id
            JOIN memberships m ON m.org_id = t.org_id AND m.user_id = t.user_id
            WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"#,
-        secret::hash(secret_value)
+        hash
     )
     .fetch_optional(db)
     .await?
-    .ok_or_else(invalid)?;
+    .ok_or_else(invalid_token)?;
     if row.stale {
         // At most one write per token per minute, so busy API clients don't turn every read
         // into a write.

@@ -56,6 +56,7 @@ impl Application {
             ),
             oidc,
             tokens: Default::default(),
+            rights: Default::default(),
         };
         let live = state.domain.live.clone();
         let readiness = Readiness::new()

@@ -1,3 +1,4 @@
+use crate::auth::live::RightsChanged;
 use crate::auth::oidc::Oidc;
 use crate::auth::store::LoginStore;
 use crate::auth::token_cache::TokenCache;
@@ -11,10 +12,20 @@ pub struct AppState {
     pub logins: LoginStore,
     pub oidc: Option<Arc<Oidc>>,
     pub tokens: TokenCache,
+    /// Open WebSockets listen here to check their caller's rights again.
+    pub rights: RightsChanged,
 }
 
 impl AppState {
     pub fn settings(&self) -> &rc_config::Settings {
         &self.domain.settings
+    }
+
+    /// After this instance changed somebody's rights (role, membership, token, login session,
+    /// a deleted session): cached token lookups are dropped and every open connection checks
+    /// its caller again.
+    pub fn rights_changed(&self) {
+        self.tokens.forget_all();
+        self.rights.notify();
     }
 }

@@ -90,6 +90,39 @@ describe("EventConnection", () => {
     expect(afterSeq(FakeWebSocket.all[1])).toBe("1");
   });
 
+  it("stops, with the reason, when the server ends the feed because access ended", () => {
+    const denied: string[] = [];
+    conn.stop();
+    statuses = [];
+    conn = new EventConnection({
+      sessionId: "s1",
+      orgId: "org-1",
+      origin: "wss://rc.example",
+      afterSeq: () => state.lastSeq,
+      onEvent: (event: SessionEvent) => {
+        state = applyEvents(state, [event]);
+      },
+      onStatus: (s) => statuses.push(s),
+      onDenied: (m) => denied.push(m),
+      socket: (url) => new FakeWebSocket(url),
+      random: () => 0.5,
+    });
+    conn.start();
+    const first = FakeWebSocket.all[0];
+    first?.open();
+    first?.event(1);
+    first?.frame({ type: "error", error: { code: "unauthenticated", message: "invalid, expired or revoked API token" } });
+    expect(first?.closedByClient).toBe(true);
+    expect(statuses.at(-1)).toBe("denied");
+    expect(denied).toEqual(["invalid, expired or revoked API token"]);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeWebSocket.all).toHaveLength(1);
+    // The user may still try again (e.g. after being added back), from where they were.
+    conn.retry();
+    expect(FakeWebSocket.all).toHaveLength(2);
+    expect(afterSeq(FakeWebSocket.all[1])).toBe("1");
+  });
+
   it("backs off with a cap, gives up after the attempt limit, and retry() starts over at once", () => {
     conn.start();
     for (let i = 0; i < 12; i += 1) {

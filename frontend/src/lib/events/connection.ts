@@ -5,7 +5,12 @@
  */
 import { parseFrame, type SessionEvent } from "./types";
 
-export type ConnectionStatus = "connecting" | "live" | "reconnecting" | "closed";
+/** `denied`: the server ended the feed because the caller lost access (removed, demoted, token
+ * revoked, logged out, session deleted); reconnecting would only be refused again. */
+export type ConnectionStatus = "connecting" | "live" | "reconnecting" | "closed" | "denied";
+
+/** Error codes with which the server ends a feed whose caller may no longer follow it. */
+const ACCESS_ENDED = new Set(["unauthenticated", "forbidden", "not_found"]);
 
 /** The part of the browser's WebSocket this module uses; tests pass a fake class. */
 export interface SocketLike {
@@ -30,6 +35,8 @@ export interface ConnectionOptions {
   onStatus: (status: ConnectionStatus) => void;
   /** An error frame that answers a client message (it names an approval); the socket stays open. */
   onReplyError?: (approvalId: string, message: string) => void;
+  /** The server ended the feed because the caller lost access; the reason, before status `denied`. */
+  onDenied?: (message: string) => void;
   socket?: SocketFactory;
   /** `ws(s)://host`; defaults to this page's origin. */
   origin?: string;
@@ -162,8 +169,16 @@ export class EventConnection {
           this.#options.onReplyError?.(frame.approvalId, frame.message);
           return;
         }
-        // The feed failed server-side; it closes next. Reconnect from our own resume point.
         this.#drop();
+        if (ACCESS_ENDED.has(frame.code)) {
+          // Access ended: retrying would be refused too. retry() or start() still may (the user
+          // was added back, or signed in again).
+          this.#clearTimer();
+          this.#options.onDenied?.(frame.message);
+          this.#setStatus("denied");
+          return;
+        }
+        // The feed failed server-side; it closes next. Reconnect from our own resume point.
         this.#scheduleReconnect();
       }
     };

@@ -23,6 +23,8 @@ function reduce(state: EventsState, action: Action): EventsState {
 export interface SessionEventsResult {
   state: EventsState;
   status: ConnectionStatus;
+  /** Why the server ended the feed, while `status` is `denied`. */
+  denied: string | null;
   retry: () => void;
   /** Sends a client message on the socket (e.g. `decide_approval`); false when not connected. */
   send: (message: unknown) => boolean;
@@ -36,6 +38,7 @@ export function useSessionEvents(
   const { socket, enabled = true } = options;
   const [state, dispatch] = useReducer(reduce, initialEventsState);
   const [status, setStatus] = useState<ConnectionStatus>("connecting");
+  const [denied, setDenied] = useState<string | null>(null);
   const lastSeq = useRef(0);
   const connection = useRef<EventConnection | null>(null);
 
@@ -55,7 +58,11 @@ export function useSessionEvents(
       // The reducer's resume point, not the last frame received: held events past a gap are
       // asked for again, which is what fills the gap.
       afterSeq: () => lastSeq.current,
-      onStatus: setStatus,
+      onStatus: (next) => {
+        if (next !== "denied") setDenied(null);
+        setStatus(next);
+      },
+      onDenied: setDenied,
       onEvent: (event) => {
         buffer.push(event);
         flush ??= setTimeout(() => {
@@ -83,7 +90,7 @@ export function useSessionEvents(
       }
     };
     const onOnline = () => {
-      if (conn.status !== "live") conn.retry();
+      if (conn.status !== "live" && conn.status !== "denied") conn.retry();
     };
     document.addEventListener("visibilitychange", onVisibility);
     window.addEventListener("online", onOnline);
@@ -115,5 +122,5 @@ export function useSessionEvents(
   }, []);
   const send = useCallback((message: unknown) => connection.current?.send(message) ?? false, []);
 
-  return { state, status, retry, send };
+  return { state, status, denied, retry, send };
 }

@@ -5,6 +5,7 @@
 //! permission `P`, yielding the [`Granted<P>`] that domain functions require — so a handler's
 //! signature states its permission.
 
+use super::live::LiveCaller;
 use super::store::LoginSession;
 use super::{CSRF_HEADER, ORG_HEADER, SESSION_COOKIE};
 use crate::state::AppState;
@@ -142,7 +143,7 @@ pub fn requested_org(req: &HttpRequest) -> AppResult<Option<Uuid>> {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Option<&str> {
+pub(super) fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)?
@@ -206,20 +207,8 @@ fn record_span(req: &HttpRequest, user_id: Uuid, org_id: Option<Uuid>) {
 
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> AppResult<Caller> {
     if let Some(token) = bearer(req) {
-        let hash = rc_auth::secret::hash(token);
-        let actor = match state.tokens.get(&hash) {
-            Some(cached) => Actor {
-                meta: request_meta(req),
-                ..cached
-            },
-            None => {
-                let actor =
-                    rc_domain::tokens::authenticate(&state.domain.db, token, request_meta(req))
-                        .await?;
-                state.tokens.insert(hash, actor.clone());
-                actor
-            }
-        };
+        rc_domain::tokens::well_formed(token)?;
+        let actor = token_actor(state, &rc_auth::secret::hash(token), request_meta(req)).await?;
         record_span(req, actor.user_id, Some(actor.org_id));
         return Ok(Caller::Token(Box::new(actor)));
     }
@@ -243,6 +232,21 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> AppResult<Call
         sid,
         session,
     })
+}
+
+/// The actor behind an API token's hash: from the short-lived cache, else the database (and
+/// then cached).
+pub(super) async fn token_actor(
+    state: &AppState,
+    hash: &[u8],
+    meta: RequestMeta,
+) -> AppResult<Actor> {
+    if let Some(cached) = state.tokens.get(hash) {
+        return Ok(Actor { meta, ..cached });
+    }
+    let actor = rc_domain::tokens::authenticate_hash(&state.domain.db, hash, meta).await?;
+    state.tokens.insert(hash.to_vec(), actor.clone());
+    Ok(actor)
 }
 
 /// Double-submit token plus Origin check: a cross-site form or fetch can carry the cookie but
@@ -303,6 +307,29 @@ impl<P: Permission> FromRequest for Authz<P> {
                 .await?;
             record_span(&req, actor.user_id, Some(actor.org_id));
             Ok(Authz(authorize::<P>(actor)?))
+        })
+    }
+}
+
+/// Extractor for WebSocket upgrades: [`Authz<P>`] plus the [`LiveCaller`] that lets the
+/// connection check its caller's rights again while it stays open.
+pub struct AuthzLive<P: Permission>(pub Granted<P>, pub LiveCaller);
+
+impl<P: Permission> FromRequest for AuthzLive<P> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            let caller = authenticate(&req, &state).await?;
+            let org = requested_org(&req)?;
+            let actor = caller.actor(&state, org, request_meta(&req)).await?;
+            record_span(&req, actor.user_id, Some(actor.org_id));
+            let granted = authorize::<P>(actor)?;
+            let live = LiveCaller::new(&req, &state, &caller, org)?;
+            Ok(AuthzLive(granted, live))
         })
     }
 }

@@ -2,11 +2,12 @@
 //! Connect and the dev login; the typed permission guard [`extract::Authz`].
 
 pub mod extract;
+pub mod live;
 pub mod oidc;
 pub mod store;
 pub mod token_cache;
 
-pub use extract::{Authz, Caller};
+pub use extract::{Authz, AuthzLive, Caller};
 
 /// Browser login session cookie (HttpOnly).
 pub const SESSION_COOKIE: &str = "rc_session";

@@ -6,12 +6,17 @@ mod schema;
 pub use schema::{build_schema, ApiSchema};
 
 use crate::auth::extract::{authenticate, request_meta, requested_org, Caller};
+use crate::auth::live::LiveCaller;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextSubscribe,
+};
 use async_graphql::http::MultipartOptions;
 use async_graphql::{ErrorExtensionValues, ParseRequestError, Response, ServerError};
 use async_graphql_actix_web::GraphQLResponse;
+use futures::stream::BoxStream;
 use futures::StreamExt as _;
 use rc_auth::RequestMeta;
 use rc_errors::{AppError, ErrorCode};
@@ -23,6 +28,9 @@ pub struct GqlCaller {
     pub caller: Result<Caller, AppError>,
     pub org: Option<Uuid>,
     pub meta: RequestMeta,
+    /// Over a WebSocket: proves the caller again for every operation and ends subscriptions
+    /// whose caller lost access (the connection may outlive their rights).
+    pub live: Option<LiveCaller>,
 }
 
 pub async fn handler(
@@ -42,6 +50,7 @@ pub async fn handler(
                     caller,
                     org,
                     meta: request_meta(&req),
+                    live: None,
                 })
                 .data(state.get_ref().clone());
             schema.execute(request).await
@@ -105,15 +114,50 @@ async fn read_request(
 }
 
 /// The catalogue's code, status and field in every error's `extensions`. Resolvers return
-/// `AppError` through `?`, which async-graphql keeps as the error's source.
+/// `AppError` through `?`, which async-graphql keeps as the error's source. Applying it twice
+/// changes nothing (and logs once).
 fn with_error_codes(mut response: Response) -> Response {
     for err in &mut response.errors {
+        if err.extensions.is_some() {
+            continue;
+        }
         if let Some(app) = err.source::<AppError>() {
             app.log();
             err.extensions = Some(extensions(app));
         }
     }
     response
+}
+
+/// [`with_error_codes`] for every transport: responses to HTTP requests, operations sent over
+/// a WebSocket and each item of a subscription.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> std::sync::Arc<dyn Extension> {
+        std::sync::Arc::new(ErrorCodes)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        with_error_codes(next.run(ctx, operation_name).await)
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream).map(with_error_codes).boxed()
+    }
 }
 
 fn extensions(err: &AppError) -> ErrorExtensionValues {
@@ -133,7 +177,8 @@ fn to_server_error(err: &AppError) -> ServerError {
 }
 
 /// GraphQL over WebSocket (graphql-ws / graphql-transport-ws) for subscriptions. The caller is
-/// authenticated at upgrade time (cookie or bearer header), and a browser upgrade from a
+/// authenticated at upgrade time (cookie or bearer header) and again for every operation
+/// (the connection may outlive their rights; see [`crate::auth::live`]), and a browser upgrade from a
 /// foreign `Origin` is refused: WebSockets are not covered by CORS, so without this check any
 /// site could open a socket with the user's cookie.
 pub async fn websocket(
@@ -145,11 +190,13 @@ pub async fn websocket(
     crate::auth::extract::check_ws_origin(&req, &state)?;
     let caller = authenticate(&req, &state).await?;
     let org = requested_org(&req)?;
+    let live = LiveCaller::new(&req, &state, &caller, org)?;
     let mut data = async_graphql::Data::default();
     data.insert(GqlCaller {
         caller: Ok(caller),
         org,
         meta: request_meta(&req),
+        live: Some(live),
     });
     data.insert(state.get_ref().clone());
     async_graphql_actix_web::GraphQLSubscription::new(schema.get_ref().clone())

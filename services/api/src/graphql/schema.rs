@@ -25,24 +25,31 @@ pub type ApiSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// Depth and complexity limits keep a single query from fanning out without bound.
 pub fn build_schema() -> ApiSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .extension(super::ErrorCodes)
         .limit_depth(12)
         .limit_complexity(1000)
         .finish()
 }
 
-fn caller<'a>(ctx: &'a Context<'_>) -> Result<(&'a Caller, &'a AppState, &'a GqlCaller)> {
+/// Who is calling: authenticated with the request, or — over a WebSocket, which may outlive
+/// the caller's rights — proved again now.
+async fn caller<'a>(ctx: &'a Context<'_>) -> Result<(Caller, &'a AppState, &'a GqlCaller)> {
     let gql = ctx.data::<GqlCaller>()?;
     let state = ctx.data::<AppState>()?;
-    let caller = gql
-        .caller
-        .as_ref()
-        .map_err(|e| AppError::new(e.code, e.message.clone()))?;
+    let caller = match &gql.live {
+        Some(live) => live.caller().await?,
+        None => gql
+            .caller
+            .as_ref()
+            .map_err(|e| AppError::new(e.code, e.message.clone()))?
+            .clone(),
+    };
     Ok((caller, state, gql))
 }
 
 /// The caller's permission `P` in the selected organisation.
 async fn granted<P: Permission>(ctx: &Context<'_>) -> Result<Granted<P>> {
-    let (caller, state, gql) = caller(ctx)?;
+    let (caller, state, gql) = caller(ctx).await?;
     let actor = caller.actor(state, gql.org, gql.meta.clone()).await?;
     Ok(authorize::<P>(actor)?)
 }
@@ -72,12 +79,12 @@ pub struct QueryRoot;
 impl QueryRoot {
     /// The signed-in user and their organisations.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
-        let (caller, state, _) = caller(ctx)?;
+        let (caller, state, _) = caller(ctx).await?;
         Ok(rc_domain::login::get_user(&state.domain.db, caller.user_id()).await?)
     }
 
     async fn organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
-        let (caller, state, _) = caller(ctx)?;
+        let (caller, state, _) = caller(ctx).await?;
         let mut orgs = rc_domain::orgs::list_for_user(&state.domain.db, caller.user_id()).await?;
         if let Caller::Token(actor) = caller {
             orgs.retain(|o| o.id == actor.org_id);
@@ -259,16 +266,16 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: CreateOrganization,
     ) -> Result<Organization> {
-        let (caller, state, gql) = caller(ctx)?;
+        let (caller, state, gql) = caller(ctx).await?;
         let Caller::Browser { user_id, .. } = caller else {
             return Err(AppError::forbidden(
                 "API tokens are bound to one organization and cannot create others",
             )
             .into());
         };
-        let user = rc_domain::login::get_user(&state.domain.db, *user_id).await?;
+        let user = rc_domain::login::get_user(&state.domain.db, user_id).await?;
         Ok(
-            rc_domain::orgs::create(&state.domain.db, *user_id, &user.email, &gql.meta, input)
+            rc_domain::orgs::create(&state.domain.db, user_id, &user.email, &gql.meta, input)
                 .await?,
         )
     }
@@ -293,7 +300,7 @@ impl MutationRoot {
         let g = granted::<perm::MembersManage>(ctx).await?;
         let state = ctx.data::<AppState>()?;
         let member = rc_domain::members::change_role(&state.domain.db, &g, user_id, input).await?;
-        state.tokens.forget_all();
+        state.rights_changed();
         Ok(member)
     }
 
@@ -302,7 +309,7 @@ impl MutationRoot {
         let g = granted::<perm::MembersManage>(ctx).await?;
         let state = ctx.data::<AppState>()?;
         rc_domain::members::remove(&state.domain.db, &g, user_id).await?;
-        state.tokens.forget_all();
+        state.rights_changed();
         Ok(true)
     }
 
@@ -334,7 +341,7 @@ impl MutationRoot {
 
     /// Joins the organisation of an invitation addressed to the caller's e-mail.
     async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<Uuid> {
-        let (caller, state, gql) = caller(ctx)?;
+        let (caller, state, gql) = caller(ctx).await?;
         if matches!(caller, Caller::Token(_)) {
             return Err(AppError::forbidden(
                 "invitations are accepted in the browser, not with an API token",
@@ -378,7 +385,7 @@ impl MutationRoot {
         let g = granted::<perm::TokensManage>(ctx).await?;
         let state = ctx.data::<AppState>()?;
         rc_domain::tokens::revoke(&state.domain.db, &g, id).await?;
-        state.tokens.forget_all();
+        state.rights_changed();
         Ok(true)
     }
 
@@ -404,7 +411,10 @@ impl MutationRoot {
     #[graphql(guard = "Require::<perm::SessionsWrite>::new()")]
     async fn delete_session(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
         let g = granted::<perm::SessionsWrite>(ctx).await?;
-        rc_domain::sessions::delete(&ctx.data::<AppState>()?.domain, &g, id).await?;
+        let state = ctx.data::<AppState>()?;
+        rc_domain::sessions::delete(&state.domain, &g, id).await?;
+        // Its open feeds and terminals close now, not at their next periodic check.
+        state.rights_changed();
         Ok(true)
     }
 
@@ -553,12 +563,47 @@ impl SubscriptionRoot {
         #[graphql(default = 0)] after_seq: i64,
     ) -> Result<impl Stream<Item = Result<GqlSessionEvent>>> {
         let g = granted::<perm::SessionsRead>(ctx).await?;
-        let events =
-            rc_domain::events::follow(&ctx.data::<AppState>()?.domain, &g, session_id, after_seq)
-                .await?;
-        Ok(events.map(|item| {
-            item.map(|shared| GqlSessionEvent::from(shared.event.clone()))
-                .map_err(async_graphql::Error::from)
-        }))
+        let domain = ctx.data::<AppState>()?.domain.clone();
+        let events = rc_domain::events::follow(&domain, &g, session_id, after_seq)
+            .await?
+            .map(|item| {
+                item.map(|shared| GqlSessionEvent::from(shared.event.clone()))
+                    .map_err(async_graphql::Error::from)
+            });
+        // Over a WebSocket the subscription ends, with the reason, when the caller loses access.
+        let live = ctx.data::<GqlCaller>()?.live.clone();
+        let revoked = async move {
+            let Some(live) = live else {
+                return std::future::pending().await;
+            };
+            live.revoked::<perm::SessionsRead, _, _>(|granted| {
+                let domain = &domain;
+                async move {
+                    rc_domain::sessions::get(domain, &granted, session_id)
+                        .await
+                        .map(|_| ())
+                }
+            })
+            .await
+        };
+        Ok(until_revoked(events, revoked))
     }
+}
+
+/// `events` until `revoked` resolves, then its error as the last item.
+fn until_revoked<T>(
+    events: impl Stream<Item = Result<T>> + Send + 'static,
+    revoked: impl std::future::Future<Output = AppError> + Send + 'static,
+) -> impl Stream<Item = Result<T>> + Send + 'static
+where
+    T: Send + 'static,
+{
+    let start = (Box::pin(events), Box::pin(revoked));
+    futures::stream::unfold(Some(start), |state| async move {
+        let (mut events, mut revoked) = state?;
+        tokio::select! {
+            err = &mut revoked => Some((Err(err.into()), None)),
+            item = events.next() => item.map(|item| (item, Some((events, revoked)))),
+        }
+    })
 }

@@ -241,6 +241,7 @@ pub async fn logout(
         ));
     };
     state.logins.revoke(&sid).await?;
+    state.rights_changed();
     rc_domain::login::record_logout(&state.domain.db, user_id, &request_meta(&req)).await?;
     let mut expired_session = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     expired_session.make_removal();

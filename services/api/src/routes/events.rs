@@ -10,11 +10,15 @@
 //!   "deny","message"?,"scope"?}` decides a permission request (as the REST call does); the
 //!   reply is `{"type":"approval_decided","approval":{…}}` or an error frame naming the
 //!   `approval_id` (the socket stays open);
-//! * the server pings every 20 s and closes a connection that stayed silent for 60 s.
+//! * the server pings every 20 s and closes a connection that stayed silent for 60 s;
+//! * when the caller loses access (removed or demoted, token revoked, logged out, session
+//!   deleted: see [`crate::auth::live`]) the server sends an error frame and closes with 1008;
+//!   when access cannot be checked for a while (database down) it closes with 1013.
 
 use super::resource;
 use crate::auth::extract::check_ws_origin;
-use crate::auth::Authz;
+use crate::auth::live::{close_reason, LiveCaller};
+use crate::auth::{Authz, AuthzLive};
 use crate::state::AppState;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use futures::StreamExt as _;
@@ -84,23 +88,21 @@ pub async fn live(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
-    Authz(g): Authz<perm::SessionsRead>,
+    AuthzLive(g, caller): AuthzLive<perm::SessionsRead>,
     path: web::Path<Uuid>,
     query: web::Query<LiveParams>,
 ) -> AppResult<HttpResponse> {
     check_ws_origin(&req, &state)?;
-    let events = rc_domain::events::follow(
-        &state.domain,
-        &g,
-        path.into_inner(),
-        query.after_seq.unwrap_or(0),
-    )
-    .await?;
+    let session_id = path.into_inner();
+    let events =
+        rc_domain::events::follow(&state.domain, &g, session_id, query.after_seq.unwrap_or(0))
+            .await?;
     let (response, session, messages) = actix_ws::handle(&req, body)
         .map_err(|e| AppError::validation("upgrade", format!("not a WebSocket upgrade: {e}")))?;
     let decider = Decider {
         domain: state.domain.clone(),
-        granted: g,
+        caller,
+        session_id,
     };
     actix_web::rt::spawn(relay(session, messages, Box::pin(events), decider));
     Ok(response)
@@ -119,13 +121,25 @@ enum ClientMessage {
     },
 }
 
-/// Acts for the socket's caller on what it sends.
+/// Acts for the socket's caller on what it sends, with their rights at that moment.
 struct Decider {
     domain: rc_domain::Domain,
-    granted: rc_auth::Granted<perm::SessionsRead>,
+    caller: LiveCaller,
+    session_id: Uuid,
 }
 
 impl Decider {
+    /// Resolves once the caller may no longer follow the session (see [`crate::auth::live`]).
+    async fn revoked(&self) -> AppError {
+        self.caller
+            .revoked::<perm::SessionsRead, _, _>(|granted| async move {
+                rc_domain::sessions::get(&self.domain, &granted, self.session_id)
+                    .await
+                    .map(|_| ())
+            })
+            .await
+    }
+
     /// The reply frame to one client message.
     async fn handle(&self, text: &str) -> serde_json::Value {
         let message = match serde_json::from_str::<ClientMessage>(text) {
@@ -150,7 +164,7 @@ impl Decider {
                     scope,
                 };
                 let decided = async {
-                    let granted = self.granted.also::<perm::TasksWrite>()?;
+                    let granted = self.caller.granted::<perm::TasksWrite>().await?;
                     rc_domain::approvals::decide(
                         &self.domain,
                         &granted,
@@ -195,8 +209,14 @@ async fn relay(
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Instant::now();
+    let revoked = decider.revoked();
+    tokio::pin!(revoked);
     let close = loop {
         tokio::select! {
+            err = &mut revoked => {
+                let _ = session.text(error_frame(&err).to_string()).await;
+                break Some(close_reason(&err));
+            }
             event = events.next() => match event {
                 Some(Ok(shared)) => {
                     // The event's JSON is made once per process, not once per socket.

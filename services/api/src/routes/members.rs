@@ -41,7 +41,7 @@ pub async fn change_role(
     let member =
         rc_domain::members::change_role(&state.domain.db, &g, path.into_inner(), body.into_inner())
             .await?;
-    state.tokens.forget_all();
+    state.rights_changed();
     Ok(HttpResponse::Ok().json(member))
 }
 
@@ -53,7 +53,7 @@ pub async fn remove(
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     rc_domain::members::remove(&state.domain.db, &g, path.into_inner()).await?;
-    state.tokens.forget_all();
+    state.rights_changed();
     Ok(HttpResponse::NoContent().finish())
 }
 

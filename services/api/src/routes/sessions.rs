@@ -93,6 +93,8 @@ pub async fn delete(
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     rc_domain::sessions::delete(&state.domain, &g, path.into_inner()).await?;
+    // Its open feeds and terminals close now, not at their next periodic check.
+    state.rights_changed();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -6,10 +6,13 @@
 //! Frames: binary both ways are terminal bytes; text frames are JSON control messages —
 //! client → `{"type":"resize","cols":…,"rows":…}` or `{"type":"close"}` (hang up); server →
 //! `{"type":"opened"|"attached","pty_id":…}`, `{"type":"exit",…}`, `{"type":"error",…}`.
-//! Owners of the session and admins only. Closing the socket leaves the terminal running.
+//! Owners of the session and admins only, checked again while the socket is open (see
+//! [`crate::auth::live`]): one who loses that right gets an error message and close 1008.
+//! Closing the socket leaves the terminal running.
 
 use crate::auth::extract::check_ws_origin;
-use crate::auth::Authz;
+use crate::auth::live::close_reason;
+use crate::auth::AuthzLive;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::{SinkExt as _, StreamExt as _};
@@ -90,7 +93,7 @@ pub async fn terminal(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
-    Authz(g): Authz<perm::SessionsWrite>,
+    AuthzLive(g, caller): AuthzLive<perm::SessionsWrite>,
     path: web::Path<Uuid>,
     query: web::Query<TerminalQuery>,
 ) -> AppResult<HttpResponse> {
@@ -149,22 +152,44 @@ pub async fn terminal(
     };
     let (response, session, messages) = actix_ws::handle(&req, body)
         .map_err(|e| AppError::validation("upgrade", format!("not a WebSocket upgrade: {e}")))?;
-    actix_web::rt::spawn(relay(session, messages, upstream));
+    let domain = state.domain.clone();
+    let revoked = async move {
+        caller
+            .revoked::<perm::SessionsWrite, _, _>(|granted| {
+                let domain = &domain;
+                async move { rc_domain::terminals::may_use(domain, &granted, session_id).await }
+            })
+            .await
+    };
+    actix_web::rt::spawn(relay(session, messages, upstream, revoked));
     Ok(response)
 }
 
 type UpstreamSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Copies frames both ways until either side closes.
+/// Copies frames both ways until either side closes, or until the caller loses access to
+/// the session's terminals (an error message, then close 1008; the terminal keeps running
+/// for those who still may attach).
 async fn relay(
     mut client: actix_ws::Session,
     mut from_client: actix_ws::MessageStream,
     upstream: UpstreamSocket,
+    revoked: impl std::future::Future<Output = AppError>,
 ) {
     let (mut to_node, mut from_node) = upstream.split();
+    tokio::pin!(revoked);
+    let mut close = None;
     loop {
         tokio::select! {
+            err = &mut revoked => {
+                let message = TerminalServerMessage::Error { message: err.message.clone() };
+                if let Ok(text) = serde_json::to_string(&message) {
+                    let _ = client.text(text).await;
+                }
+                close = Some(close_reason(&err));
+                break;
+            }
             frame = from_client.next() => {
                 let forwarded = match frame {
                     Some(Ok(actix_ws::Message::Binary(data))) => to_node.send(Upstream::Binary(data)).await,
@@ -196,5 +221,5 @@ async fn relay(
         }
     }
     let _ = to_node.close().await;
-    let _ = client.close(None).await;
+    let _ = client.close(close).await;
 }

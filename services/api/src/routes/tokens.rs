@@ -40,6 +40,6 @@ pub async fn revoke(
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     rc_domain::tokens::revoke(&state.domain.db, &g, path.into_inner()).await?;
-    state.tokens.forget_all();
+    state.rights_changed();
     Ok(HttpResponse::NoContent().finish())
 }

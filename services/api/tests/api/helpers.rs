@@ -37,6 +37,8 @@ pub struct Options {
     /// `api.public_url` (the origin cookie-authenticated mutations must come from); defaults to
     /// [`PUBLIC_URL`]. Browser tests set it to the api's real address.
     pub public_url: Option<String>,
+    /// `auth.live_recheck_secs`.
+    pub live_recheck_secs: u64,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             frontend_dir: String::new(),
             port: 0,
             public_url: None,
+            live_recheck_secs: Settings::default().auth.live_recheck_secs,
         }
     }
 }
@@ -77,6 +80,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     settings.api.rate_limit.burst = options.burst;
     settings.auth.oidc = options.oidc.clone();
     settings.auth.allowed_domains = options.allowed_domains.clone();
+    settings.auth.live_recheck_secs = options.live_recheck_secs;
     let app = Application::build(settings.clone())
         .await
         .expect("app builds");

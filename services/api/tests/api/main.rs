@@ -14,6 +14,7 @@ mod events;
 mod files_doc;
 mod graphql;
 mod helpers;
+mod live_rights;
 mod members;
 mod oidc;
 mod push;

@@ -879,12 +879,49 @@ async fn a_terminal_echoes_resizes_and_reattaches_with_its_scrollback() {
         .unwrap();
     let (_, viewer) = live.app.user_with_role(org, Role::Viewer).await;
     let (_, member) = live.app.user_with_role(org, Role::Member).await;
-    let (_, admin) = live.app.user_with_role(org, Role::Admin).await;
+    let (admin_id, admin) = live.app.user_with_role(org, Role::Admin).await;
     let (_, other) = live.app.other_org().await;
     assert_eq!(terminal(&live, session, &viewer, "").await.err(), Some(403));
     assert_eq!(terminal(&live, session, &member, "").await.err(), Some(404));
     assert_eq!(terminal(&live, session, &other, "").await.err(), Some(404));
-    assert!(terminal(&live, session, &admin, "").await.is_ok());
+    let mut admins = terminal(&live, session, &admin, "")
+        .await
+        .expect("an admin opens a terminal");
+    admins
+        .send(Message::Binary(b"echo admin-$((6*7))\n".to_vec().into()))
+        .await
+        .unwrap();
+    read_terminal_until(&mut admins, "admin-42").await;
+    // An admin demoted while their terminal is open loses it at once, with the reason.
+    let (status, body) = live
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/members/{admin_id}"),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (texts, close) = tokio::time::timeout(TURN_BOUND, async {
+        let mut texts = Vec::new();
+        loop {
+            match admins.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    texts.push(serde_json::from_str::<Value>(&text).unwrap())
+                }
+                Some(Ok(Message::Close(frame))) => break (texts, frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => continue,
+                other => panic!("terminal socket ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the demoted admin's terminal closes");
+    assert_eq!(close, Some(1008), "{texts:?}");
+    assert_eq!(
+        texts.last().map(|t| t["type"].clone()),
+        Some(json!("error")),
+        "{texts:?}"
+    );
     assert_eq!(
         terminal(&live, session, &live.token, "program=zsh")
             .await

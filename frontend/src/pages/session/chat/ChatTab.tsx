@@ -17,6 +17,8 @@ import "./chat.css";
 export interface ChatTabProps extends SessionTabProps {
   events: EventsState;
   status: ConnectionStatus;
+  /** Why the feed was ended (status `denied`). */
+  denied?: string | null;
   onRetry: () => void;
   onSessionChange: (session: Session) => void;
   /** Owners and admins may make an "Always" apply to the organisation. */
@@ -33,6 +35,7 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
   live: "Live",
   reconnecting: "Reconnecting…",
   closed: "Offline",
+  denied: "Access ended",
 };
 
 /** The queue drained this recently counts as "now" (not a replay of old history). */
@@ -40,13 +43,22 @@ const FRESH_MS = 60_000;
 /** Distance from the bottom (px) still counted as "at the bottom". */
 const STICK_PX = 48;
 
-function ConnectionIndicator({ status, onRetry }: { status: ConnectionStatus; onRetry: () => void }) {
+function ConnectionIndicator({
+  status,
+  denied,
+  onRetry,
+}: {
+  status: ConnectionStatus;
+  denied: string | null;
+  onRetry: () => void;
+}) {
   return (
     <div className={`chat-connection chat-connection-${status}`}>
       <span role="status">
         <span className="chat-connection-dot" aria-hidden="true" />
         <span className="visually-hidden">Event stream: </span>
         {STATUS_TEXT[status]}
+        {status === "denied" && denied ? `: ${denied}` : null}
       </span>
       {status !== "live" && status !== "connecting" ? (
         <button type="button" className="button button-small" onClick={onRetry}>
@@ -77,6 +89,7 @@ export function ChatTab({
   canWrite,
   events,
   status,
+  denied,
   onRetry,
   onSessionChange,
   canDecideForOrg,
@@ -141,7 +154,7 @@ export function ChatTab({
   return (
     <div className="chat">
       <div className="chat-toolbar">
-        <ConnectionIndicator status={status} onRetry={onRetry} />
+        <ConnectionIndicator status={status} denied={denied ?? null} onRetry={onRetry} />
         <details className="chat-settings" open={settingsOpen}>
           <summary>Settings</summary>
           <div className="chat-settings-body">
