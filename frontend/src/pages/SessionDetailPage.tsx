@@ -286,7 +286,8 @@ export function SessionDetailPage() {
   // Poll while something changes on its own and the live stream is not connected.
   const busy =
     (current !== undefined && TRANSITIONAL.has(current.state)) || tasks.items.some((t) => ACTIVE_TASK.has(t.state));
-  const polling = busy && stream.status !== "live";
+  // A denied feed will not come back; the page's own requests tell the user the rest.
+  const polling = busy && stream.status !== "live" && stream.status !== "denied";
   useEffect(() => {
     if (!polling) return;
     const timer = window.setInterval(() => {

@@ -47,8 +47,8 @@ export class FakeWebSocket implements SocketLike {
     this.onmessage?.(new MessageEvent("message", { data: JSON.stringify(value) }));
   }
 
-  serverClose(code: number) {
+  serverClose(code: number, reason = "") {
     this.readyState = 3;
-    this.onclose?.(new CloseEvent("close", { code }));
+    this.onclose?.(new CloseEvent("close", { code, reason }));
   }
 }

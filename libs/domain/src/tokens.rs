@@ -144,23 +144,24 @@ pub async fn list(db: &PgPool, granted: &Granted<perm::TokensManage>) -> AppResu
 }
 
 /// Revokes one of the caller's tokens; owners and admins may revoke anyone's in the
-/// organisation (e.g. a leaked token of a colleague).
-pub async fn revoke(db: &PgPool, granted: &Granted<perm::TokensManage>, id: Uuid) -> AppResult<()> {
+/// organisation (e.g. a leaked token of a colleague). Returns the token's user.
+pub async fn revoke(
+    db: &PgPool,
+    granted: &Granted<perm::TokensManage>,
+    id: Uuid,
+) -> AppResult<Uuid> {
     let admin = matches!(granted.role, Role::Owner | Role::Admin);
     let mut tx = db.begin().await?;
-    let updated = sqlx::query!(
-        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND ($3 OR user_id = $4) AND revoked_at IS NULL",
+    let user_id = sqlx::query_scalar!(
+        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND ($3 OR user_id = $4) AND revoked_at IS NULL RETURNING user_id",
         id,
         granted.org_id,
         admin,
         granted.user_id
     )
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?
-    .rows_affected();
-    if updated == 0 {
-        return Err(AppError::not_found("active API token"));
-    }
+    .ok_or_else(|| AppError::not_found("active API token"))?;
     audit::record(
         &mut tx,
         granted,
@@ -168,7 +169,7 @@ pub async fn revoke(db: &PgPool, granted: &Granted<perm::TokensManage>, id: Uuid
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(user_id)
 }
 
 /// Resolves a bearer secret to an actor. Unknown, revoked and expired tokens all answer the

@@ -1,4 +1,4 @@
-use crate::auth::live::RightsChanged;
+use crate::auth::live::{Change, RightsChanged};
 use crate::auth::oidc::Oidc;
 use crate::auth::store::LoginStore;
 use crate::auth::token_cache::TokenCache;
@@ -21,11 +21,13 @@ impl AppState {
         &self.domain.settings
     }
 
-    /// After this instance changed somebody's rights (role, membership, token, login session,
-    /// a deleted session): cached token lookups are dropped and every open connection checks
-    /// its caller again.
-    pub fn rights_changed(&self) {
-        self.tokens.forget_all();
-        self.rights.notify();
+    /// After this instance changed somebody's rights (role, membership, token, login
+    /// session) or deleted a session: cached token lookups are dropped and the open
+    /// connections concerned check their caller again.
+    pub fn rights_changed(&self, change: Change) {
+        if let Change::User(_) = change {
+            self.tokens.forget_all();
+        }
+        self.rights.notify(change);
     }
 }

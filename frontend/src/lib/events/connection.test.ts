@@ -117,10 +117,22 @@ describe("EventConnection", () => {
     expect(denied).toEqual(["invalid, expired or revoked API token"]);
     vi.advanceTimersByTime(60_000);
     expect(FakeWebSocket.all).toHaveLength(1);
-    // The user may still try again (e.g. after being added back), from where they were.
+    // Hiding the page (stop) keeps the reason visible; the user may still try again (e.g.
+    // after being added back), from where they were.
+    conn.stop();
+    expect(statuses.at(-1)).toBe("denied");
     conn.retry();
+    conn.start();
     expect(FakeWebSocket.all).toHaveLength(2);
     expect(afterSeq(FakeWebSocket.all[1])).toBe("1");
+
+    // A 1008 close without the error frame means the same.
+    FakeWebSocket.all[1]?.open();
+    FakeWebSocket.all[1]?.serverClose(1008, "invalid, expired or revoked API token");
+    expect(statuses.at(-1)).toBe("denied");
+    expect(denied.at(-1)).toBe("invalid, expired or revoked API token");
+    vi.advanceTimersByTime(60_000);
+    expect(FakeWebSocket.all).toHaveLength(2);
   });
 
   it("backs off with a cap, gives up after the attempt limit, and retry() starts over at once", () => {

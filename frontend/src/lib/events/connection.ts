@@ -46,6 +46,7 @@ export interface ConnectionOptions {
 }
 
 const BASE_DELAY_MS = 500;
+const POLICY_VIOLATION = 1008;
 const MAX_DELAY_MS = 30_000;
 const OPEN = 1;
 
@@ -100,12 +101,13 @@ export class EventConnection {
     this.#connect();
   }
 
-  /** Closes the socket for good (the view went away). */
+  /** Closes the socket for good (the view went away). A feed whose access ended stays
+   * `denied`, so hiding and showing the page does not reconnect it. */
   stop(): void {
     this.#stopped = true;
     this.#clearTimer();
     this.#drop();
-    this.#setStatus("closed");
+    if (this.#status !== "denied") this.#setStatus("closed");
   }
 
   /** Sends a client message when the socket is open; returns whether it was sent. */
@@ -171,11 +173,7 @@ export class EventConnection {
         }
         this.#drop();
         if (ACCESS_ENDED.has(frame.code)) {
-          // Access ended: retrying would be refused too. retry() or start() still may (the user
-          // was added back, or signed in again).
-          this.#clearTimer();
-          this.#options.onDenied?.(frame.message);
-          this.#setStatus("denied");
+          this.#deny(frame.message);
           return;
         }
         // The feed failed server-side; it closes next. Reconnect from our own resume point.
@@ -185,12 +183,26 @@ export class EventConnection {
     socket.onerror = () => {
       // Always followed by close, which decides what happens next.
     };
-    socket.onclose = () => {
-      // Every close we did not ask for (1001 silent, 1006 network, 1011 feed error, 1012 api
-      // restart, an HTTP error at the upgrade) is retried; the server resumes exactly.
+    socket.onclose = (event) => {
       this.#socket = null;
+      // 1008: access ended (normally announced by an error frame first, handled above).
+      if (event.code === POLICY_VIOLATION) {
+        this.#deny(event.reason || "Your access to this session has ended.");
+        return;
+      }
+      // Every other close we did not ask for (1001 silent, 1006 network, 1011 feed error, 1012
+      // api restart, 1013 rights not checkable, an HTTP error at the upgrade) is retried; the
+      // server resumes exactly.
       this.#scheduleReconnect();
     };
+  }
+
+  /** Access ended: retrying would be refused too. retry() or start() still may (the user was
+   * added back, or signed in again). */
+  #deny(message: string): void {
+    this.#clearTimer();
+    this.#options.onDenied?.(message);
+    this.#setStatus("denied");
   }
 
   #scheduleReconnect(): void {

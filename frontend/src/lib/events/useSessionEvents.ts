@@ -107,12 +107,12 @@ export function useSessionEvents(
   // The server never skips a seq on one connection, so a gap means lost frames: reconnect.
   const gap = gapAt(state);
   useEffect(() => {
-    if (gap === null) return;
+    if (gap === null || status === "denied") return;
     const timer = setTimeout(() => connection.current?.retry(), GAP_REPAIR_MS);
     return () => {
       clearTimeout(timer);
     };
-  }, [gap]);
+  }, [gap, status]);
 
   const retry = useCallback(() => {
     const conn = connection.current;

@@ -5,8 +5,8 @@
 //! permission `P`, yielding the [`Granted<P>`] that domain functions require — so a handler's
 //! signature states its permission.
 
-use super::live::LiveCaller;
-use super::store::LoginSession;
+use super::live::{Changes, LiveCaller};
+use super::store::{LoginRef, LoginSession};
 use super::{CSRF_HEADER, ORG_HEADER, SESSION_COOKIE};
 use crate::state::AppState;
 use actix_web::dev::Payload;
@@ -20,10 +20,10 @@ use uuid::Uuid;
 /// An authenticated caller, before choosing an organisation.
 #[derive(Debug, Clone)]
 pub enum Caller {
-    /// Browser login; `sid` is the cookie value (needed to log out).
+    /// Browser login; `login` names its login session (to log out, or to check it again).
     Browser {
         user_id: Uuid,
-        sid: String,
+        login: LoginRef,
         session: LoginSession,
     },
     /// API token: already bound to one organisation.
@@ -229,7 +229,7 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> AppResult<Call
     record_span(req, session.user_id, None);
     Ok(Caller::Browser {
         user_id: session.user_id,
-        sid,
+        login: LoginRef::of(&sid),
         session,
     })
 }
@@ -312,8 +312,9 @@ impl<P: Permission> FromRequest for Authz<P> {
 }
 
 /// Extractor for WebSocket upgrades: [`Authz<P>`] plus the [`LiveCaller`] that lets the
-/// connection check its caller's rights again while it stays open.
-pub struct AuthzLive<P: Permission>(pub Granted<P>, pub LiveCaller);
+/// connection check its caller's rights again while it stays open, and the rights changes
+/// announced since just before it was authorised.
+pub struct AuthzLive<P: Permission>(pub Granted<P>, pub LiveCaller, pub Changes);
 
 impl<P: Permission> FromRequest for AuthzLive<P> {
     type Error = actix_web::Error;
@@ -323,13 +324,14 @@ impl<P: Permission> FromRequest for AuthzLive<P> {
         let req = req.clone();
         Box::pin(async move {
             let state = state_of(&req)?;
+            let changes = state.rights.subscribe();
             let caller = authenticate(&req, &state).await?;
             let org = requested_org(&req)?;
             let actor = caller.actor(&state, org, request_meta(&req)).await?;
             record_span(&req, actor.user_id, Some(actor.org_id));
             let granted = authorize::<P>(actor)?;
             let live = LiveCaller::new(&req, &state, &caller, org)?;
-            Ok(AuthzLive(granted, live))
+            Ok(AuthzLive(granted, live, changes))
         })
     }
 }

@@ -3,10 +3,11 @@
 //! A WebSocket (the events feed, a terminal, GraphQL over WebSocket) is authorised when it
 //! opens and may then stay open for hours. Access can end meanwhile: the member is removed or
 //! demoted, the API token revoked or expired, the browser logged out, the session deleted.
-//! [`LiveCaller`] keeps what the caller proved at upgrade time — the login session's id or the
-//! token's hash, never the secret — so the connection can ask again:
-//! - at once, when this api instance changes somebody's rights ([`RightsChanged`]: a role
-//!   change, a removal, a token revocation, a logout, a deleted session), and
+//! [`LiveCaller`] keeps what the caller proved at upgrade time — the login session's hashed
+//! id or the token's hash, never the cookie or the secret — so the connection can ask again:
+//! - at once, when this api instance changes the rights of the connection's user or deletes
+//!   its session ([`RightsChanged`] carries *whose* rights changed, so one user's logout does
+//!   not make every open socket query the database), and
 //! - every `auth.live_recheck_secs` for changes this instance did not make (another instance,
 //!   an expiry, a change in the database).
 //!
@@ -15,39 +16,74 @@
 //! opened with.
 
 use super::extract::{bearer, token_actor, Caller};
+use super::store::LoginRef;
 use crate::state::AppState;
 use actix_web::HttpRequest;
 use rc_auth::{authorize, Granted, Permission, RequestMeta};
 use rc_errors::{AppError, AppResult, ErrorCode};
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
 use uuid::Uuid;
 
-/// Consecutive checks that may fail for another reason than a denial (database or Redis
-/// unreachable) before the connection is closed anyway: it was allowed recently, but it must
-/// not stay open unchecked for long.
-const UNCHECKED_LIMIT: u32 = 3;
+/// A connection whose checks keep failing for another reason than a denial (database or
+/// Redis unreachable) is closed once its last successful check is this many intervals old:
+/// it was allowed recently, but it must not stay open unchecked for long.
+const UNCHECKED_INTERVALS: u32 = 2;
 
-/// Wakes every open connection of this instance to check its caller's rights again.
+/// Changes queued per receiver before it lags (a lagging receiver just checks again).
+const CHANGES_CAPACITY: usize = 256;
+
+/// Whose rights this instance just changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A user's role, membership, tokens or login session.
+    User(Uuid),
+    /// A session was deleted.
+    Session(Uuid),
+}
+
+/// Tells the open connections of this instance whose rights changed.
 #[derive(Clone)]
-pub struct RightsChanged(Arc<watch::Sender<u64>>);
+pub struct RightsChanged(broadcast::Sender<Change>);
 
 impl Default for RightsChanged {
     fn default() -> Self {
-        Self(Arc::new(watch::Sender::new(0)))
+        Self(broadcast::channel(CHANGES_CAPACITY).0)
     }
 }
 
 impl RightsChanged {
-    pub fn notify(&self) {
-        self.0
-            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    pub fn notify(&self, change: Change) {
+        // No receiver (no open connection) is fine.
+        let _ = self.0.send(change);
     }
 
-    fn subscribe(&self) -> watch::Receiver<u64> {
-        self.0.subscribe()
+    /// Subscribe *before* authorising: a change made between the authorisation and the
+    /// connection's first wait must not be missed.
+    pub fn subscribe(&self) -> Changes {
+        Changes(self.0.subscribe())
+    }
+}
+
+/// The changes one connection listens to (see [`RightsChanged::subscribe`]).
+pub struct Changes(broadcast::Receiver<Change>);
+
+impl Changes {
+    /// Waits for a change that may concern `user` or `session`.
+    async fn concerning(&mut self, user: Uuid, session: Uuid) {
+        loop {
+            match self.0.recv().await {
+                Ok(Change::User(id)) if id == user => return,
+                Ok(Change::Session(id)) if id == session => return,
+                Ok(_) => continue,
+                // Missed some: any of them may have been ours.
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                // Cannot happen while the state (which holds the sender) lives; never wake.
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+            }
+        }
     }
 }
 
@@ -56,16 +92,24 @@ impl RightsChanged {
 pub struct LiveCaller {
     state: AppState,
     proof: Proof,
+    user_id: Uuid,
     org: Option<Uuid>,
     meta: RequestMeta,
 }
 
 #[derive(Clone)]
 enum Proof {
-    /// The browser's login session id (the cookie's value).
-    Login(String),
+    Login(LoginRef),
     /// SHA-256 of the API token.
     Token(Vec<u8>),
+}
+
+/// Whether a check may use the token cache (periodic checks) or must ask the database (a
+/// change was announced: a request racing the revocation may just have cached the token).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Freshness {
+    Cached,
+    Fresh,
 }
 
 impl LiveCaller {
@@ -77,7 +121,7 @@ impl LiveCaller {
         org: Option<Uuid>,
     ) -> AppResult<Self> {
         let proof = match caller {
-            Caller::Browser { sid, .. } => Proof::Login(sid.clone()),
+            Caller::Browser { login, .. } => Proof::Login(login.clone()),
             Caller::Token(_) => {
                 let token = bearer(req).ok_or_else(|| {
                     AppError::internal(anyhow::anyhow!("token caller without a bearer header"))
@@ -88,6 +132,7 @@ impl LiveCaller {
         Ok(Self {
             state: state.clone(),
             proof,
+            user_id: caller.user_id(),
             org,
             meta: super::extract::request_meta(req),
         })
@@ -96,66 +141,85 @@ impl LiveCaller {
     /// Who the caller is now: the login session still exists, or the token is still valid
     /// (the token cache's few seconds of staleness apply, as for any request).
     pub async fn caller(&self) -> AppResult<Caller> {
+        self.caller_as(Freshness::Cached).await
+    }
+
+    async fn caller_as(&self, freshness: Freshness) -> AppResult<Caller> {
         match &self.proof {
-            Proof::Login(sid) => {
-                let session = self.state.logins.get(sid).await?.ok_or_else(|| {
+            Proof::Login(login) => {
+                let session = self.state.logins.lookup(login).await?.ok_or_else(|| {
                     AppError::unauthenticated("your login session has ended; sign in again")
                 })?;
                 Ok(Caller::Browser {
                     user_id: session.user_id,
-                    sid: sid.clone(),
+                    login: login.clone(),
                     session,
                 })
             }
-            Proof::Token(hash) => Ok(Caller::Token(Box::new(
-                token_actor(&self.state, hash, self.meta.clone()).await?,
-            ))),
+            Proof::Token(hash) => {
+                let actor = match freshness {
+                    Freshness::Cached => token_actor(&self.state, hash, self.meta.clone()).await?,
+                    Freshness::Fresh => {
+                        rc_domain::tokens::authenticate_hash(
+                            &self.state.domain.db,
+                            hash,
+                            self.meta.clone(),
+                        )
+                        .await?
+                    }
+                };
+                Ok(Caller::Token(Box::new(actor)))
+            }
         }
     }
 
     /// The caller's permission `P` now, in the organisation the connection opened in.
     pub async fn granted<P: Permission>(&self) -> AppResult<Granted<P>> {
+        self.granted_as(Freshness::Cached).await
+    }
+
+    async fn granted_as<P: Permission>(&self, freshness: Freshness) -> AppResult<Granted<P>> {
         let actor = self
-            .caller()
+            .caller_as(freshness)
             .await?
             .actor(&self.state, self.org, self.meta.clone())
             .await?;
         authorize::<P>(actor)
     }
 
-    /// Resolves, with the reason, once the caller may no longer hold permission `P` or pass
-    /// `check` (the resource's own test, e.g. "the session is still visible to them"). Checks
-    /// whenever this instance changes rights and every `auth.live_recheck_secs`.
-    pub async fn revoked<P, F, Fut>(&self, check: F) -> AppError
+    /// Resolves, with the reason, once the caller may no longer hold permission `P` on
+    /// `session` or pass `check` (the resource's own rule, e.g. "the session is still visible
+    /// to them"). `changes` must have been subscribed before the connection was authorised.
+    pub async fn revoked<P, F, Fut>(
+        &self,
+        mut changes: Changes,
+        session: Uuid,
+        check: F,
+    ) -> AppError
     where
         P: Permission,
         F: Fn(Granted<P>) -> Fut,
         Fut: Future<Output = AppResult<()>>,
     {
         let every = Duration::from_secs(self.state.settings().auth.live_recheck_secs.max(1));
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut tick = tokio::time::interval_at(Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut changed = self.state.rights.subscribe();
-        let mut failures = 0;
+        let mut checked = Instant::now();
         loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                // Cannot fail: `self.state` holds the sender.
-                _ = changed.changed() => {}
-            }
-            let verdict = match self.granted::<P>().await {
+            let freshness = tokio::select! {
+                _ = tick.tick() => Freshness::Cached,
+                () = changes.concerning(self.user_id, session) => Freshness::Fresh,
+            };
+            let verdict = match self.granted_as::<P>(freshness).await {
                 Ok(granted) => check(granted).await,
                 Err(err) => Err(err),
             };
             match verdict {
-                Ok(()) => failures = 0,
+                Ok(()) => checked = Instant::now(),
                 Err(err) if is_denial(&err) => return err,
+                Err(err) if checked.elapsed() >= every * UNCHECKED_INTERVALS => return err,
                 Err(err) => {
-                    err.log();
-                    failures += 1;
-                    if failures >= UNCHECKED_LIMIT {
-                        return err;
-                    }
+                    tracing::debug!(error = %err.message, "could not check a connection's rights; retrying");
                 }
             }
         }
@@ -178,18 +242,42 @@ pub fn close_reason(err: &AppError) -> actix_ws::CloseReason {
     } else {
         actix_ws::CloseCode::Again
     };
-    // A close frame's reason is at most 123 bytes.
-    let mut description = err.message.clone();
-    if description.len() > 123 {
-        let mut end = 120;
-        while !description.is_char_boundary(end) {
-            end -= 1;
-        }
-        description.truncate(end);
-        description.push('…');
-    }
     actix_ws::CloseReason {
         code,
-        description: Some(description),
+        description: Some(close_description(&err.message)),
+    }
+}
+
+/// A close frame's reason is at most 123 bytes: longer messages are cut at a character
+/// boundary and end with an ellipsis.
+fn close_description(message: &str) -> String {
+    const MAX: usize = 123;
+    if message.len() <= MAX {
+        return message.to_owned();
+    }
+    let mut end = MAX - '…'.len_utf8();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::close_description;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame_and_stay_valid_utf8() {
+        assert_eq!(close_description("not found"), "not found");
+        let exact = "a".repeat(123);
+        assert_eq!(close_description(&exact), exact);
+        // Multi-byte characters straddling the cut are not split.
+        for pad in 0..4 {
+            let long = format!("{}{}", "a".repeat(pad), "é€😀".repeat(40));
+            let cut = close_description(&long);
+            assert!(cut.len() <= 123, "{} bytes", cut.len());
+            assert!(cut.ends_with('…'));
+            assert!(long.starts_with(cut.trim_end_matches('…')));
+        }
     }
 }

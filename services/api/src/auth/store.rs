@@ -42,6 +42,18 @@ fn key_hash(value: &str) -> String {
     hex::encode(sha2::Sha256::digest(value.as_bytes()))
 }
 
+/// A login session as the store names it: the hash of its cookie value. What the api keeps
+/// to log out or to check a long-lived connection again, instead of the cookie itself (a
+/// usable credential).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRef(String);
+
+impl LoginRef {
+    pub fn of(sid: &str) -> Self {
+        Self(key_hash(sid))
+    }
+}
+
 pub fn random_token() -> String {
     use base64::Engine;
     use rand::RngCore;
@@ -67,8 +79,8 @@ impl LoginStore {
         self.redis.get().await.map_err(unavailable)
     }
 
-    fn session_key(&self, sid: &str) -> String {
-        format!("{}:login:{}", self.prefix, key_hash(sid))
+    fn session_key(&self, login: &LoginRef) -> String {
+        format!("{}:login:{}", self.prefix, login.0)
     }
 
     fn pending_key(&self, state: &str) -> String {
@@ -83,8 +95,12 @@ impl LoginStore {
             csrf: random_token(),
             created_at: chrono::Utc::now().timestamp(),
         };
-        self.put(&self.session_key(&sid), &session, self.ttl_secs)
-            .await?;
+        self.put(
+            &self.session_key(&LoginRef::of(&sid)),
+            &session,
+            self.ttl_secs,
+        )
+        .await?;
         Ok((sid, session))
     }
 
@@ -92,12 +108,16 @@ impl LoginStore {
         if sid.is_empty() || sid.len() > 100 {
             return Ok(None);
         }
-        self.get_json(&self.session_key(sid)).await
+        self.lookup(&LoginRef::of(sid)).await
     }
 
-    pub async fn revoke(&self, sid: &str) -> AppResult<()> {
+    pub async fn lookup(&self, login: &LoginRef) -> AppResult<Option<LoginSession>> {
+        self.get_json(&self.session_key(login)).await
+    }
+
+    pub async fn revoke(&self, login: &LoginRef) -> AppResult<()> {
         let mut conn = self.conn().await?;
-        conn.del::<_, ()>(self.session_key(sid))
+        conn.del::<_, ()>(self.session_key(login))
             .await
             .map_err(unavailable)
     }

@@ -1,4 +1,5 @@
 use super::GqlCaller;
+use crate::auth::live::Change;
 use crate::auth::Caller;
 use crate::state::AppState;
 use async_graphql::{Context, Guard, Object, Result, Schema, SimpleObject, Subscription};
@@ -299,17 +300,19 @@ impl MutationRoot {
     ) -> Result<Member> {
         let g = granted::<perm::MembersManage>(ctx).await?;
         let state = ctx.data::<AppState>()?;
-        let member = rc_domain::members::change_role(&state.domain.db, &g, user_id, input).await?;
-        state.rights_changed();
-        Ok(member)
+        let changed = rc_domain::members::change_role(&state.domain.db, &g, user_id, input).await;
+        // Also when the change committed but reading the result back failed.
+        state.rights_changed(Change::User(user_id));
+        Ok(changed?)
     }
 
     #[graphql(guard = "Require::<perm::MembersManage>::new()")]
     async fn remove_member(&self, ctx: &Context<'_>, user_id: Uuid) -> Result<bool> {
         let g = granted::<perm::MembersManage>(ctx).await?;
         let state = ctx.data::<AppState>()?;
-        rc_domain::members::remove(&state.domain.db, &g, user_id).await?;
-        state.rights_changed();
+        let removed = rc_domain::members::remove(&state.domain.db, &g, user_id).await;
+        state.rights_changed(Change::User(user_id));
+        removed?;
         Ok(true)
     }
 
@@ -384,8 +387,8 @@ impl MutationRoot {
     async fn revoke_token(&self, ctx: &Context<'_>, id: Uuid) -> Result<bool> {
         let g = granted::<perm::TokensManage>(ctx).await?;
         let state = ctx.data::<AppState>()?;
-        rc_domain::tokens::revoke(&state.domain.db, &g, id).await?;
-        state.rights_changed();
+        let owner = rc_domain::tokens::revoke(&state.domain.db, &g, id).await?;
+        state.rights_changed(Change::User(owner));
         Ok(true)
     }
 
@@ -414,7 +417,7 @@ impl MutationRoot {
         let state = ctx.data::<AppState>()?;
         rc_domain::sessions::delete(&state.domain, &g, id).await?;
         // Its open feeds and terminals close now, not at their next periodic check.
-        state.rights_changed();
+        state.rights_changed(Change::Session(id));
         Ok(true)
     }
 
@@ -562,8 +565,11 @@ impl SubscriptionRoot {
         session_id: Uuid,
         #[graphql(default = 0)] after_seq: i64,
     ) -> Result<impl Stream<Item = Result<GqlSessionEvent>>> {
+        let state = ctx.data::<AppState>()?;
+        // Before authorising, so a change in between is not missed.
+        let changes = state.rights.subscribe();
         let g = granted::<perm::SessionsRead>(ctx).await?;
-        let domain = ctx.data::<AppState>()?.domain.clone();
+        let domain = state.domain.clone();
         let events = rc_domain::events::follow(&domain, &g, session_id, after_seq)
             .await?
             .map(|item| {
@@ -576,7 +582,7 @@ impl SubscriptionRoot {
             let Some(live) = live else {
                 return std::future::pending().await;
             };
-            live.revoked::<perm::SessionsRead, _, _>(|granted| {
+            live.revoked::<perm::SessionsRead, _, _>(changes, session_id, |granted| {
                 let domain = &domain;
                 async move {
                     rc_domain::sessions::get(domain, &granted, session_id)
@@ -602,6 +608,7 @@ where
     futures::stream::unfold(Some(start), |state| async move {
         let (mut events, mut revoked) = state?;
         tokio::select! {
+            biased;
             err = &mut revoked => Some((Err(err.into()), None)),
             item = events.next() => item.map(|item| (item, Some((events, revoked)))),
         }

@@ -2,6 +2,7 @@
 
 use super::resource;
 use crate::auth::extract::{request_meta, Caller};
+use crate::auth::live::Change;
 use crate::auth::oidc::safe_return_path;
 use crate::auth::{CSRF_COOKIE, SESSION_COOKIE};
 use crate::state::AppState;
@@ -234,14 +235,14 @@ pub async fn logout(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> AppResult<HttpResponse> {
-    let Caller::Browser { sid, user_id, .. } = caller else {
+    let Caller::Browser { login, user_id, .. } = caller else {
         return Err(AppError::validation(
             "authorization",
             "API tokens do not log out; revoke the token instead",
         ));
     };
-    state.logins.revoke(&sid).await?;
-    state.rights_changed();
+    state.logins.revoke(&login).await?;
+    state.rights_changed(Change::User(user_id));
     rc_domain::login::record_logout(&state.domain.db, user_id, &request_meta(&req)).await?;
     let mut expired_session = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     expired_session.make_removal();

@@ -17,7 +17,7 @@
 
 use super::resource;
 use crate::auth::extract::check_ws_origin;
-use crate::auth::live::{close_reason, LiveCaller};
+use crate::auth::live::{close_reason, Changes, LiveCaller};
 use crate::auth::{Authz, AuthzLive};
 use crate::state::AppState;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
@@ -88,7 +88,7 @@ pub async fn live(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
-    AuthzLive(g, caller): AuthzLive<perm::SessionsRead>,
+    AuthzLive(g, caller, changes): AuthzLive<perm::SessionsRead>,
     path: web::Path<Uuid>,
     query: web::Query<LiveParams>,
 ) -> AppResult<HttpResponse> {
@@ -104,7 +104,7 @@ pub async fn live(
         caller,
         session_id,
     };
-    actix_web::rt::spawn(relay(session, messages, Box::pin(events), decider));
+    actix_web::rt::spawn(relay(session, messages, Box::pin(events), decider, changes));
     Ok(response)
 }
 
@@ -130,9 +130,9 @@ struct Decider {
 
 impl Decider {
     /// Resolves once the caller may no longer follow the session (see [`crate::auth::live`]).
-    async fn revoked(&self) -> AppError {
+    async fn revoked(&self, changes: Changes) -> AppError {
         self.caller
-            .revoked::<perm::SessionsRead, _, _>(|granted| async move {
+            .revoked::<perm::SessionsRead, _, _>(changes, self.session_id, |granted| async move {
                 rc_domain::sessions::get(&self.domain, &granted, self.session_id)
                     .await
                     .map(|_| ())
@@ -206,13 +206,16 @@ async fn relay(
     mut messages: actix_ws::MessageStream,
     mut events: Events,
     decider: Decider,
+    changes: Changes,
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Instant::now();
-    let revoked = decider.revoked();
+    let revoked = decider.revoked(changes);
     tokio::pin!(revoked);
     let close = loop {
         tokio::select! {
+            // Access ending wins over anything else ready at the same time.
+            biased;
             err = &mut revoked => {
                 let _ = session.text(error_frame(&err).to_string()).await;
                 break Some(close_reason(&err));

@@ -1,5 +1,6 @@
 use super::resource;
 use crate::auth::extract::request_meta;
+use crate::auth::live::Change;
 use crate::auth::{Authz, Caller};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -38,11 +39,12 @@ pub async fn change_role(
     path: web::Path<Uuid>,
     body: web::Json<ChangeRole>,
 ) -> AppResult<HttpResponse> {
-    let member =
-        rc_domain::members::change_role(&state.domain.db, &g, path.into_inner(), body.into_inner())
-            .await?;
-    state.rights_changed();
-    Ok(HttpResponse::Ok().json(member))
+    let user_id = path.into_inner();
+    let changed =
+        rc_domain::members::change_role(&state.domain.db, &g, user_id, body.into_inner()).await;
+    // Also when the change committed but reading the result back failed.
+    state.rights_changed(Change::User(user_id));
+    Ok(HttpResponse::Ok().json(changed?))
 }
 
 #[utoipa::path(operation_id = "members_remove", delete, path = "/api/v1/members/{user_id}", tag = "members", params(("user_id" = Uuid, Path)),
@@ -52,8 +54,10 @@ pub async fn remove(
     Authz(g): Authz<perm::MembersManage>,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    rc_domain::members::remove(&state.domain.db, &g, path.into_inner()).await?;
-    state.rights_changed();
+    let user_id = path.into_inner();
+    let removed = rc_domain::members::remove(&state.domain.db, &g, user_id).await;
+    state.rights_changed(Change::User(user_id));
+    removed?;
     Ok(HttpResponse::NoContent().finish())
 }
 

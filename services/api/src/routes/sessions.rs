@@ -1,5 +1,6 @@
 use super::resource;
 use super::PageParams;
+use crate::auth::live::Change;
 use crate::auth::Authz;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -92,9 +93,10 @@ pub async fn delete(
     Authz(g): Authz<perm::SessionsWrite>,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    rc_domain::sessions::delete(&state.domain, &g, path.into_inner()).await?;
+    let id = path.into_inner();
+    rc_domain::sessions::delete(&state.domain, &g, id).await?;
     // Its open feeds and terminals close now, not at their next periodic check.
-    state.rights_changed();
+    state.rights_changed(Change::Session(id));
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -11,7 +11,7 @@
 //! Closing the socket leaves the terminal running.
 
 use crate::auth::extract::check_ws_origin;
-use crate::auth::live::close_reason;
+use crate::auth::live::{close_reason, is_denial};
 use crate::auth::AuthzLive;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -93,7 +93,7 @@ pub async fn terminal(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
-    AuthzLive(g, caller): AuthzLive<perm::SessionsWrite>,
+    AuthzLive(g, caller, changes): AuthzLive<perm::SessionsWrite>,
     path: web::Path<Uuid>,
     query: web::Query<TerminalQuery>,
 ) -> AppResult<HttpResponse> {
@@ -155,7 +155,7 @@ pub async fn terminal(
     let domain = state.domain.clone();
     let revoked = async move {
         caller
-            .revoked::<perm::SessionsWrite, _, _>(|granted| {
+            .revoked::<perm::SessionsWrite, _, _>(changes, session_id, |granted| {
                 let domain = &domain;
                 async move { rc_domain::terminals::may_use(domain, &granted, session_id).await }
             })
@@ -182,10 +182,16 @@ async fn relay(
     let mut close = None;
     loop {
         tokio::select! {
+            // Access ending wins over anything else ready at the same time.
+            biased;
             err = &mut revoked => {
-                let message = TerminalServerMessage::Error { message: err.message.clone() };
-                if let Ok(text) = serde_json::to_string(&message) {
-                    let _ = client.text(text).await;
+                // An error frame tells the web app the terminal is over for this user; when
+                // access only could not be checked (1013) it re-attaches instead.
+                if is_denial(&err) {
+                    let message = TerminalServerMessage::Error { message: err.message.clone() };
+                    if let Ok(text) = serde_json::to_string(&message) {
+                        let _ = client.text(text).await;
+                    }
                 }
                 close = Some(close_reason(&err));
                 break;

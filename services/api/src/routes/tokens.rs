@@ -1,4 +1,5 @@
 use super::resource;
+use crate::auth::live::Change;
 use crate::auth::Authz;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -39,7 +40,7 @@ pub async fn revoke(
     Authz(g): Authz<perm::TokensManage>,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    rc_domain::tokens::revoke(&state.domain.db, &g, path.into_inner()).await?;
-    state.rights_changed();
+    let owner = rc_domain::tokens::revoke(&state.domain.db, &g, path.into_inner()).await?;
+    state.rights_changed(Change::User(owner));
     Ok(HttpResponse::NoContent().finish())
 }

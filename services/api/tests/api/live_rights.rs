@@ -3,7 +3,7 @@
 //! elsewhere (`auth.live_recheck_secs`). What a client sends over it is authorised afresh.
 //! (The terminal's case needs a real sandbox: `tests/live`.)
 
-use crate::helpers::{spawn_app, spawn_app_with, Options, TestApp};
+use crate::helpers::{spawn_app_with, Options, TestApp};
 use futures::{SinkExt as _, StreamExt as _};
 use rc_auth::Role;
 use reqwest::{Method, StatusCode};
@@ -18,6 +18,16 @@ type Socket =
 
 /// How long a test waits for the server to act before failing.
 const WAIT: Duration = Duration::from_secs(15);
+
+/// An api whose open connections check again only when it changes rights itself: what a test
+/// of the immediate path needs (the periodic check would also close them, later).
+async fn without_periodic_checks() -> TestApp {
+    spawn_app_with(Options {
+        live_recheck_secs: 3600,
+        ..Options::default()
+    })
+    .await
+}
 
 struct Org {
     app: TestApp,
@@ -113,7 +123,7 @@ fn assert_ended_with(texts: &[Value], code: Option<u16>, error: &str) {
 
 #[tokio::test]
 async fn a_member_removed_while_following_is_disconnected_with_the_reason() {
-    let org = org_with(spawn_app().await).await;
+    let org = org_with(without_periodic_checks().await).await;
     let (member_id, member) = org.app.user_with_role(org.id, Role::Member).await;
     let session = session_of(&org, &member).await;
     let mut feed = follow(&org.app, session, &member).await;
@@ -134,7 +144,7 @@ async fn a_member_removed_while_following_is_disconnected_with_the_reason() {
 
 #[tokio::test]
 async fn a_demoted_member_keeps_reading_but_can_no_longer_decide_over_the_socket() {
-    let org = org_with(spawn_app().await).await;
+    let org = org_with(without_periodic_checks().await).await;
     let (member_id, member) = org.app.user_with_role(org.id, Role::Member).await;
     let session = session_of(&org, &member).await;
     let approval = Uuid::now_v7();
@@ -188,7 +198,7 @@ async fn a_demoted_member_keeps_reading_but_can_no_longer_decide_over_the_socket
 
 #[tokio::test]
 async fn a_revoked_token_ends_its_feed_its_subscription_and_its_graphql_operations() {
-    let org = org_with(spawn_app().await).await;
+    let org = org_with(without_periodic_checks().await).await;
     let session = session_of(&org, &org.owner).await;
     let mut feed = follow(&org.app, session, &org.owner).await;
     let mut gql = connect(
@@ -301,4 +311,70 @@ async fn access_ended_elsewhere_is_noticed_by_the_periodic_check() {
         .unwrap();
     let (texts, code) = until_closed(&mut feed).await;
     assert_ended_with(&texts, code, "not_found");
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_browsers_feeds() {
+    let org = org_with(without_periodic_checks().await).await;
+    let (user, token) = org.app.user_with_role(org.id, Role::Member).await;
+    let session = session_of(&org, &token).await;
+    let redis = rc_runtime::checks::redis_pool(org.app.settings.redis.url.expose(), 1).unwrap();
+    let store = api::auth::store::LoginStore::new(redis, &org.app.settings.redis.key_prefix, 3600);
+    let (sid, login) = store.create(user).await.unwrap();
+    let url = format!(
+        "{}/api/v1/sessions/{session}/events?org_id={}",
+        org.app.address.replace("http://", "ws://"),
+        org.id
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", format!("rc_session={sid}").parse().unwrap());
+    let (mut feed, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(response.status(), 101);
+    let res = reqwest::Client::new()
+        .post(org.app.url("/api/v1/auth/logout"))
+        .header("cookie", format!("rc_session={sid}"))
+        .header("x-csrf-token", login.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (texts, code) = until_closed(&mut feed).await;
+    assert_ended_with(&texts, code, "unauthenticated");
+    assert!(
+        texts[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sign in again"),
+        "{texts:?}"
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_session_ends_its_feeds_at_once_and_no_others() {
+    let org = org_with(without_periodic_checks().await).await;
+    let deleted = session_of(&org, &org.owner).await;
+    let kept = session_of(&org, &org.owner).await;
+    let mut on_deleted = follow(&org.app, deleted, &org.owner).await;
+    let mut on_kept = follow(&org.app, kept, &org.owner).await;
+    let (status, body) = org
+        .app
+        .token_call(
+            &org.owner,
+            Method::DELETE,
+            &format!("/api/v1/sessions/{deleted}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (texts, code) = until_closed(&mut on_deleted).await;
+    assert_ended_with(&texts, code, "not_found");
+    // The other session's feed is still open and answering.
+    on_kept
+        .send(Message::Text("{\"type\": \"nonsense\"}".into()))
+        .await
+        .unwrap();
+    let reply = next_text(&mut on_kept).await;
+    assert_eq!(reply["error"]["code"], "validation_failed", "{reply}");
 }

@@ -822,7 +822,13 @@ async fn terminal(live: &Live, session: Uuid, token: &str, query: &str) -> Resul
 
 #[tokio::test]
 async fn a_terminal_echoes_resizes_and_reattaches_with_its_scrollback() {
-    let live = Live::start().await;
+    // No periodic rights check during the test: the demotion below must act at once.
+    let app = helpers::spawn_app_with(helpers::Options {
+        live_recheck_secs: 3600,
+        ..helpers::Options::default()
+    })
+    .await;
+    let live = Live::on_app(app, |_| {}).await;
     let session = live.running_session("default").await;
     let mut term = terminal(&live, session, &live.token, "program=bash&cols=100&rows=30")
         .await
