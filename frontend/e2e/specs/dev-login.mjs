@@ -25,4 +25,25 @@ export default async function devLogin(t) {
     await page.getByText("No sessions yet.").waitFor();
     await t.screenshot(page, "sessions-empty");
   });
+
+  await t.step("a session created elsewhere appears without a reload", async () => {
+    // As if from another tab or an API client. An empty list does not poll at all, so only the
+    // live list (`/api/v1/sessions/changes`) can bring the new row.
+    const status = await page.evaluate(async () => {
+      const csrf = document.cookie
+        .split("; ")
+        .find((c) => c.startsWith("rc_csrf="))
+        ?.slice("rc_csrf=".length);
+      const res = await fetch("/api/v1/sessions", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-csrf-token": decodeURIComponent(csrf ?? "") },
+        body: JSON.stringify({ name: "made elsewhere" }),
+      });
+      return res.status;
+    });
+    if (status !== 201) throw new Error(`creating a session answered ${status}`);
+    const row = page.getByRole("row").filter({ has: page.getByRole("link", { name: "made elsewhere" }) });
+    await row.waitFor();
+    await t.expectText(row.getByRole("cell").nth(1), /^pending/);
+  });
 }

@@ -392,6 +392,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sessions/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's session list changes over a WebSocket (send `Upgrade: websocket`): a
+         *     `SessionChange` JSON text frame per change to a session the caller may list (members: their
+         *     own), after a first `{"resync": true}`. Browsers pass `org_id` in the query (they cannot
+         *     set `X-Org-Id` on a WebSocket) and must come from the platform's own `Origin`.
+         */
+        get: operations["sessions_changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sessions/{id}": {
         parameters: {
             query?: never;
@@ -1446,6 +1468,19 @@ export interface components {
             stopped_at?: string | null;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description One change to the caller's session list. */
+        SessionChange: {
+            /** @description The session was deleted: remove it from the list. */
+            deleted: boolean;
+            /**
+             * @description Changes may have been missed (just connected, or the server lost track for a moment):
+             *     read the list again. The other fields are then empty.
+             */
+            resync: boolean;
+            /** Format: uuid */
+            session_id?: string | null;
+            state?: null | components["schemas"]["SessionState"];
         };
         /** @description Resource limits of one sandbox. */
         SessionLimits: {
@@ -2733,6 +2768,54 @@ export interface operations {
                 };
             };
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sessions_changes: {
+        parameters: {
+            query?: {
+                /** @description The organisation, for browsers */
+                org_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching to the WebSocket protocol; every text frame is a `SessionChange` */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionChange"];
+                };
+            };
+            /** @description Not a WebSocket upgrade */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

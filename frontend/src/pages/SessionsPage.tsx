@@ -1,4 +1,4 @@
-import { useCallback, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { unwrap } from "../api/client";
 import { SESSION_STATES, type Session, type SessionState } from "../api/types";
@@ -11,19 +11,25 @@ import { Time } from "../components/Time";
 import { useAction, usePaged } from "../lib/hooks";
 import { useMembers } from "../lib/members";
 import { can } from "../lib/roles";
+import { useSessionChanges } from "../lib/sessionChanges";
 import { CreateSessionDialog } from "./sessions/CreateSessionDialog";
 import { STOPPABLE, TRANSITIONAL, useSessionActions } from "./sessions/sessionActions";
 
 const PAGE_SIZE = 25;
-/** Badge refresh while a listed sandbox is starting or stopping, and otherwise. */
+/** Badge refresh while a listed sandbox is starting or stopping, and otherwise, when the live
+ * list (`/sessions/changes`) is not connected. */
 const FAST_POLL_MS = 2000;
 const SLOW_POLL_MS = 15000;
+/** While the live list is connected: a safety net only. */
+const LIVE_POLL_MS = 120_000;
+/** Changes arriving together (a burst of state changes) cause one re-read. */
+const REFRESH_DEBOUNCE_MS = 150;
 /** Sessions that can be started again (resume: the same workspace and conversation). */
 const STARTABLE: ReadonlySet<SessionState> = new Set(["stopped", "failed"]);
 
 export function SessionsPage() {
   const api = useApi();
-  const { role } = useAuth();
+  const { role, org } = useAuth();
   const navigate = useNavigate();
   const canWrite = can(role, "sessions.write");
   const seesOthers = role !== "member";
@@ -51,25 +57,50 @@ export function SessionsPage() {
   // visible; fast while some sandbox is changing state by itself.
   const changing = sessions.items.some((s) => TRANSITIONAL.has(s.state));
   const { loading } = sessions;
-  useVisiblePolling(
-    () => {
-      if (loading) return;
-      api
-        .GET("/api/v1/sessions", { params: { query: { limit: PAGE_SIZE, ...(state ? { state } : {}) } } })
-        .then(({ data }) => {
-          if (!data) return;
-          const fresh = new Map(data.items.map((s) => [s.id, s]));
-          update((items) => {
-            const known = new Set(items.map((i) => i.id));
-            const added = data.items.filter((s) => !known.has(s.id) && s.created_at > (items[0]?.created_at ?? ""));
-            return [...added, ...items.map((i) => fresh.get(i.id) ?? i)];
-          });
-        })
-        // A failed background refresh is not worth an alert: the next one retries, and the
-        // Refresh button reports errors.
-        .catch(() => undefined);
+  const refresh = useCallback(() => {
+    if (loading) return;
+    api
+      .GET("/api/v1/sessions", { params: { query: { limit: PAGE_SIZE, ...(state ? { state } : {}) } } })
+      .then(({ data }) => {
+        if (!data) return;
+        const fresh = new Map(data.items.map((s) => [s.id, s]));
+        update((items) => {
+          const known = new Set(items.map((i) => i.id));
+          const added = data.items.filter((s) => !known.has(s.id) && s.created_at > (items[0]?.created_at ?? ""));
+          return [...added, ...items.map((i) => fresh.get(i.id) ?? i)];
+        });
+      })
+      // A failed background refresh is not worth an alert: the next one retries, and the
+      // Refresh button reports errors.
+      .catch(() => undefined);
+  }, [api, loading, state, update]);
+
+  // Live: the server names each session as it changes; deletions are applied at once, the
+  // rest re-read the first page (once per burst).
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(
+    () => () => {
+      if (pending.current !== null) clearTimeout(pending.current);
     },
-    changing ? FAST_POLL_MS : SLOW_POLL_MS,
+    [],
+  );
+  const live = useSessionChanges(
+    org?.id ?? null,
+    (change) => {
+      if (!change.resync && change.deleted) {
+        update((items) => items.filter((i) => i.id !== change.sessionId));
+        return;
+      }
+      pending.current ??= setTimeout(() => {
+        pending.current = null;
+        refresh();
+      }, REFRESH_DEBOUNCE_MS);
+    },
+    { enabled: sessions.items.length > 0 || !loading },
+  );
+  useVisiblePolling(
+    refresh,
+    live ? LIVE_POLL_MS : changing ? FAST_POLL_MS : SLOW_POLL_MS,
     sessions.items.length > 0,
   );
 

@@ -22,6 +22,7 @@ pub mod members;
 pub mod orgs;
 pub mod pagination;
 pub mod push;
+pub mod session_changes;
 pub mod sessions;
 pub mod tasks;
 pub mod terminals;
@@ -43,6 +44,7 @@ pub struct Domain {
     pub settings: Arc<rc_config::Settings>,
     /// Live session events (Redis Streams) for this process's followers.
     pub live: live::LiveHub,
+    pub session_changes: session_changes::SessionChangeHub,
 }
 
 impl Domain {
@@ -58,6 +60,7 @@ impl Domain {
             bus,
             settings,
             live,
+            session_changes: Default::default(),
         })
     }
 }

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
         routes::members::list, routes::members::change_role, routes::members::remove,
         routes::members::list_invitations, routes::members::invite, routes::members::revoke_invitation, routes::members::accept,
         routes::tokens::list, routes::tokens::create, routes::tokens::revoke,
-        routes::sessions::list, routes::sessions::create, routes::sessions::get, routes::sessions::stop, routes::sessions::start, routes::sessions::delete,
+        routes::sessions::list, routes::sessions::create, routes::sessions::get, routes::sessions::stop, routes::sessions::start, routes::sessions::delete, routes::session_changes::changes,
         routes::sessions::update, routes::sessions::clear, routes::sessions::restart,
         routes::tasks::list, routes::tasks::create, routes::tasks::get, routes::tasks::cancel,
         routes::tasks::queue, routes::tasks::reorder,

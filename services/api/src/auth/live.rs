@@ -72,11 +72,11 @@ pub struct Changes(broadcast::Receiver<Change>);
 
 impl Changes {
     /// Waits for a change that may concern `user` or `session`.
-    async fn concerning(&mut self, user: Uuid, session: Uuid) {
+    async fn concerning(&mut self, user: Uuid, session: Option<Uuid>) {
         loop {
             match self.0.recv().await {
                 Ok(Change::User(id)) if id == user => return,
-                Ok(Change::Session(id)) if id == session => return,
+                Ok(Change::Session(id)) if Some(id) == session => return,
                 Ok(_) => continue,
                 // Missed some: any of them may have been ours.
                 Err(broadcast::error::RecvError::Lagged(_)) => return,
@@ -187,13 +187,14 @@ impl LiveCaller {
         authorize::<P>(actor)
     }
 
-    /// Resolves, with the reason, once the caller may no longer hold permission `P` on
-    /// `session` or pass `check` (the resource's own rule, e.g. "the session is still visible
-    /// to them"). `changes` must have been subscribed before the connection was authorised.
+    /// Resolves, with the reason, once the caller may no longer hold permission `P` (on
+    /// `session`, when the connection serves one) or pass `check` (the resource's own rule,
+    /// e.g. "the session is still visible to them"). `changes` must have been subscribed
+    /// before the connection was authorised.
     pub async fn revoked<P, F, Fut>(
         &self,
         mut changes: Changes,
-        session: Uuid,
+        session: Option<Uuid>,
         check: F,
     ) -> AppError
     where

@@ -12,6 +12,7 @@ use rc_domain::login::User;
 use rc_domain::members::{ChangeRole, Member};
 use rc_domain::orgs::{CreateOrganization, Organization, UpdateOrganization};
 use rc_domain::push::{PushConfig, PushSubscription, SubscribePush, UnsubscribePush};
+use rc_domain::session_changes::SessionChange;
 use rc_domain::sessions::{CreateSession, Session, SessionFilter};
 use rc_domain::tasks::{CreateTask, ReorderQueue, Task};
 use rc_domain::tokens::{ApiToken, CreateToken, CreatedToken};
@@ -582,7 +583,7 @@ impl SubscriptionRoot {
             let Some(live) = live else {
                 return std::future::pending().await;
             };
-            live.revoked::<perm::SessionsRead, _, _>(changes, session_id, |granted| {
+            live.revoked::<perm::SessionsRead, _, _>(changes, Some(session_id), |granted| {
                 let domain = &domain;
                 async move {
                     rc_domain::sessions::get(domain, &granted, session_id)
@@ -593,6 +594,43 @@ impl SubscriptionRoot {
             .await
         };
         Ok(until_revoked(events, revoked))
+    }
+
+    /// The caller's session list as it changes: `resync: true` first and whenever changes may
+    /// have been missed (read the list again), then one item per change to a session the
+    /// caller may list (members: their own).
+    #[graphql(guard = "Require::<perm::SessionsRead>::new()")]
+    async fn session_changes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = Result<SessionChange>>> {
+        let state = ctx.data::<AppState>()?;
+        // Before authorising, so a change in between is not missed.
+        let changes = state.rights.subscribe();
+        let g = granted::<perm::SessionsRead>(ctx).await?;
+        let list = rc_domain::session_changes::follow(&state.domain, &g).map(Ok);
+        Ok(until_revoked(list, Self::list_revoked(ctx, changes)?))
+    }
+}
+
+impl SubscriptionRoot {
+    /// Resolves when the WebSocket's caller may no longer list sessions (never over HTTP).
+    fn list_revoked(
+        ctx: &Context<'_>,
+        changes: crate::auth::live::Changes,
+    ) -> Result<impl std::future::Future<Output = AppError> + Send + 'static> {
+        let live = ctx.data::<GqlCaller>()?.live.clone();
+        Ok(async move {
+            match live {
+                Some(live) => {
+                    live.revoked::<perm::SessionsRead, _, _>(changes, None, |_granted| async {
+                        Ok(())
+                    })
+                    .await
+                }
+                None => std::future::pending().await,
+            }
+        })
     }
 }
 

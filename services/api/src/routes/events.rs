@@ -132,11 +132,15 @@ impl Decider {
     /// Resolves once the caller may no longer follow the session (see [`crate::auth::live`]).
     async fn revoked(&self, changes: Changes) -> AppError {
         self.caller
-            .revoked::<perm::SessionsRead, _, _>(changes, self.session_id, |granted| async move {
-                rc_domain::sessions::get(&self.domain, &granted, self.session_id)
-                    .await
-                    .map(|_| ())
-            })
+            .revoked::<perm::SessionsRead, _, _>(
+                changes,
+                Some(self.session_id),
+                |granted| async move {
+                    rc_domain::sessions::get(&self.domain, &granted, self.session_id)
+                        .await
+                        .map(|_| ())
+                },
+            )
             .await
     }
 

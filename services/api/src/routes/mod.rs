@@ -13,6 +13,7 @@ pub mod me;
 pub mod members;
 pub mod orgs;
 pub mod push;
+pub mod session_changes;
 pub mod sessions;
 pub mod tasks;
 pub mod terminal;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(orgs::configure)
             .configure(members::configure)
             .configure(tokens::configure)
+            .configure(session_changes::configure)
             .configure(sessions::configure)
             .configure(tasks::configure)
             .configure(events::configure)

@@ -155,7 +155,7 @@ pub async fn terminal(
     let domain = state.domain.clone();
     let revoked = async move {
         caller
-            .revoked::<perm::SessionsWrite, _, _>(changes, session_id, |granted| {
+            .revoked::<perm::SessionsWrite, _, _>(changes, Some(session_id), |granted| {
                 let domain = &domain;
                 async move { rc_domain::terminals::may_use(domain, &granted, session_id).await }
             })

@@ -18,6 +18,7 @@ mod live_rights;
 mod members;
 mod oidc;
 mod push;
+mod session_changes;
 mod sessions;
 mod tasks;
 mod tokens;

@@ -1,0 +1,104 @@
+//! `GET /api/v1/sessions/changes` (WebSocket): the caller's session list, live — what lets a
+//! list page update its badges without polling (`rc_domain::session_changes`).
+//!
+//! Server → client text frames, each a `SessionChange` as JSON: `{"resync":true,…}` first and
+//! whenever changes may have been missed (then read the list again), otherwise
+//! `{"resync":false,"session_id":…,"state":…,"deleted":…}` for each session the caller may
+//! list, as it commits. The client sends nothing (pings aside). The server pings every 20 s;
+//! it closes with 1012 when the api restarts, and with 1008 (after an error frame) when the
+//! caller loses access (see [`crate::auth::live`]).
+
+use super::resource;
+use crate::auth::extract::check_ws_origin;
+use crate::auth::live::{close_reason, Changes, LiveCaller};
+use crate::auth::AuthzLive;
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures::{Stream, StreamExt as _};
+use rc_auth::perm;
+use rc_domain::session_changes::SessionChange;
+use rc_errors::{AppError, AppResult, ErrorBody};
+use std::time::{Duration, Instant};
+
+const PING_EVERY: Duration = Duration::from_secs(20);
+const SILENT_FOR: Duration = Duration::from_secs(60);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Before `/sessions/{id}`, which would take "changes" for an id.
+    cfg.service(resource("/sessions/changes").get(changes));
+}
+
+/// The caller's session list changes over a WebSocket (send `Upgrade: websocket`): a
+/// `SessionChange` JSON text frame per change to a session the caller may list (members: their
+/// own), after a first `{"resync": true}`. Browsers pass `org_id` in the query (they cannot
+/// set `X-Org-Id` on a WebSocket) and must come from the platform's own `Origin`.
+#[utoipa::path(operation_id = "sessions_changes", get, path = "/api/v1/sessions/changes", tag = "sessions",
+    params(("org_id" = Option<Uuid>, Query, description = "The organisation, for browsers")),
+    responses((status = 101, body = SessionChange, description = "Switching to the WebSocket protocol; every text frame is a `SessionChange`"),
+        (status = 400, body = ErrorBody, description = "Not a WebSocket upgrade"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn changes(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    AuthzLive(g, caller, rights): AuthzLive<perm::SessionsRead>,
+) -> AppResult<HttpResponse> {
+    check_ws_origin(&req, &state)?;
+    let changes = rc_domain::session_changes::follow(&state.domain, &g);
+    let (response, session, messages) = actix_ws::handle(&req, body)
+        .map_err(|e| AppError::validation("upgrade", format!("not a WebSocket upgrade: {e}")))?;
+    actix_web::rt::spawn(relay(session, messages, changes, caller, rights));
+    Ok(response)
+}
+
+async fn relay(
+    mut session: actix_ws::Session,
+    mut messages: actix_ws::MessageStream,
+    changes: impl Stream<Item = SessionChange>,
+    caller: LiveCaller,
+    rights: Changes,
+) {
+    let revoked =
+        caller.revoked::<perm::SessionsRead, _, _>(rights, None, |_granted| async { Ok(()) });
+    tokio::pin!(revoked, changes);
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut heard = Instant::now();
+    let close = loop {
+        tokio::select! {
+            biased;
+            err = &mut revoked => {
+                let frame = serde_json::json!({"type": "error", "error": {"code": err.code.as_str(), "message": err.message}});
+                let _ = session.text(frame.to_string()).await;
+                break Some(close_reason(&err));
+            }
+            change = changes.next() => match change {
+                Some(change) => {
+                    let Ok(text) = serde_json::to_string(&change) else { continue };
+                    if session.text(text).await.is_err() {
+                        return;
+                    }
+                }
+                None => break Some(actix_ws::CloseReason { code: actix_ws::CloseCode::Restart, description: Some("server restarting; reconnect".into()) }),
+            },
+            message = messages.next() => match message {
+                Some(Ok(actix_ws::Message::Ping(bytes))) => {
+                    heard = Instant::now();
+                    if session.pong(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => break None,
+                Some(Ok(_)) => heard = Instant::now(),
+            },
+            _ = ping.tick() => {
+                if heard.elapsed() > SILENT_FOR {
+                    break Some(actix_ws::CloseReason { code: actix_ws::CloseCode::Away, description: Some("no answer to pings".into()) });
+                }
+                if session.ping(b"").await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    let _ = session.close(close).await;
+}
