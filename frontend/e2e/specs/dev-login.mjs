@@ -30,7 +30,7 @@ export default async function devLogin(t) {
     // As if from another tab or an API client. An empty list does not poll at all, so only the
     // live list (`/api/v1/sessions/changes`) can bring the new row.
     const status = await page.evaluate(async () => {
-      const csrf = document.cookie
+      const csrf = globalThis.document.cookie
         .split("; ")
         .find((c) => c.startsWith("rc_csrf="))
         ?.slice("rc_csrf=".length);

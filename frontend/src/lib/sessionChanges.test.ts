@@ -74,6 +74,18 @@ describe("SessionChangesConnection", () => {
     expect(FakeWebSocket.all).toHaveLength(2);
   });
 
+  it("gives up after repeated failures without a resync (e.g. a refused upgrade)", () => {
+    conn.start();
+    for (let i = 0; i < 12; i += 1) {
+      FakeWebSocket.all.at(-1)?.serverClose(1006);
+      vi.advanceTimersByTime(30_000);
+    }
+    expect(FakeWebSocket.all).toHaveLength(13);
+    FakeWebSocket.all.at(-1)?.serverClose(1006);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeWebSocket.all).toHaveLength(13);
+  });
+
   it("stop() closes the socket and never reconnects", () => {
     conn.start();
     const socket = FakeWebSocket.all[0];

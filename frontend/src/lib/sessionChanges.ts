@@ -49,6 +49,9 @@ export interface ChangesOptions {
 
 /** Closes on 1008: access ended, retrying would be refused too. */
 const POLICY_VIOLATION = 1008;
+/** Attempts without a resync before giving up (a refused upgrade looks like a network error
+ * to a browser); polling carries on, and the next page visit tries again. */
+const MAX_ATTEMPTS = 12;
 
 export class SessionChangesConnection {
   #options: ChangesOptions;
@@ -127,6 +130,7 @@ export class SessionChangesConnection {
   #scheduleReconnect(): void {
     if (this.#stopped) return;
     this.#attempts += 1;
+    if (this.#attempts > MAX_ATTEMPTS) return;
     this.#timer = setTimeout(
       () => {
         this.#timer = null;

@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { Session } from "../api/types";
 import { json, makeMe, makeSession, renderApp, stubFetch } from "../test/helpers";
+import { mergeFirstPage } from "./SessionsPage";
 
 /** Serves the sessions list from `current()` (read per request) and records every request. */
 function stubSessions(current: () => Session[], onStart?: (id: string) => Session) {
@@ -75,5 +76,35 @@ describe("SessionsPage", () => {
     renderApp("/sessions", makeMe("viewer"));
     await screen.findByRole("link", { name: "theirs" });
     expect(screen.queryByRole("button", { name: "Start theirs" })).not.toBeInTheDocument();
+  });
+});
+
+describe("mergeFirstPage", () => {
+  // Ids are time-ordered like the api's UUIDv7: later sessions have larger ids.
+  const s = (n: number, state: Session["state"] = "running") =>
+    makeSession({ id: `0000000${n}`, name: `s${n}`, state, created_at: `2026-11-27T00:00:0${n}Z` });
+
+  it("updates rows, puts newer sessions on top and keeps rows the page does not cover", () => {
+    const shown = [s(4), s(3), s(1)];
+    const fresh = [s(5), s(4, "stopped")];
+    expect(mergeFirstPage(shown, fresh).map((x) => [x.id, x.state])).toEqual([
+      ["00000005", "running"],
+      ["00000004", "stopped"],
+      ["00000003", "running"],
+      ["00000001", "running"],
+    ]);
+  });
+
+  it("after a resync drops rows the fresh page covers but lacks (deleted, or filtered out)", () => {
+    const shown = [s(4), s(3), s(2), s(1)];
+    // A full page (there is a next page) covers ids down to its last one: 3 is gone, 1 is older.
+    expect(mergeFirstPage(shown, [s(4), s(2)], "next-cursor").map((x) => x.id)).toEqual([
+      "00000004",
+      "00000002",
+      "00000001",
+    ]);
+    // The whole list (no next page): everything it lacks is gone.
+    expect(mergeFirstPage(shown, [s(4)], null).map((x) => x.id)).toEqual(["00000004"]);
+    expect(mergeFirstPage(shown, [], null)).toEqual([]);
   });
 });

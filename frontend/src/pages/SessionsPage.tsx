@@ -27,6 +27,24 @@ const REFRESH_DEBOUNCE_MS = 150;
 /** Sessions that can be started again (resume: the same workspace and conversation). */
 const STARTABLE: ReadonlySet<SessionState> = new Set(["stopped", "failed"]);
 
+/**
+ * Merges a fresh first page into the rows shown: fresh rows replace theirs, newer sessions go
+ * on top. With `prune` (after a resync: changes may have been missed) rows the fresh page
+ * should contain but does not are dropped (deleted, or no longer matching the filter); `prune`
+ * is the page's `next_cursor` (null: the page is the whole list).
+ */
+export function mergeFirstPage(items: Session[], fresh: Session[], prune?: string | null): Session[] {
+  const byId = new Map(fresh.map((s) => [s.id, s]));
+  const known = new Set(items.map((i) => i.id));
+  const added = fresh.filter((s) => !known.has(s.id) && s.created_at > (items[0]?.created_at ?? ""));
+  // Ids are time-ordered (UUIDv7) and the list is newest first: the fresh page covers every
+  // id from its last one up (everything, when it is the whole list).
+  const oldest = fresh.at(-1)?.id;
+  const covered = (id: string) => prune === null || (oldest !== undefined && id >= oldest);
+  const kept = items.filter((i) => prune === undefined || byId.has(i.id) || !covered(i.id));
+  return [...added, ...kept.map((i) => byId.get(i.id) ?? i)];
+}
+
 export function SessionsPage() {
   const api = useApi();
   const { role, org } = useAuth();
@@ -54,53 +72,83 @@ export function SessionsPage() {
 
   // Keep the badges current without resetting pagination: re-read the first page and merge
   // fresh rows into what is shown (new sessions appear at the top). Only while the tab is
-  // visible; fast while some sandbox is changing state by itself.
+  // visible. Live changes (below) trigger it; polling is the fallback.
   const changing = sessions.items.some((s) => TRANSITIONAL.has(s.state));
   const { loading } = sessions;
-  const refresh = useCallback(() => {
-    if (loading) return;
-    api
-      .GET("/api/v1/sessions", { params: { query: { limit: PAGE_SIZE, ...(state ? { state } : {}) } } })
-      .then(({ data }) => {
-        if (!data) return;
-        const fresh = new Map(data.items.map((s) => [s.id, s]));
-        update((items) => {
-          const known = new Set(items.map((i) => i.id));
-          const added = data.items.filter((s) => !known.has(s.id) && s.created_at > (items[0]?.created_at ?? ""));
-          return [...added, ...items.map((i) => fresh.get(i.id) ?? i)];
-        });
-      })
-      // A failed background refresh is not worth an alert: the next one retries, and the
-      // Refresh button reports errors.
-      .catch(() => undefined);
-  }, [api, loading, state, update]);
+  /** Responses of older refreshes are ignored (they may land after newer ones). */
+  const refreshes = useRef(0);
+  /** A refresh asked for while the list was loading runs once it has loaded. */
+  const deferred = useRef(false);
+  const refresh = useCallback(
+    (prune = false) => {
+      if (loading) {
+        deferred.current = true;
+        return;
+      }
+      const seq = ++refreshes.current;
+      api
+        .GET("/api/v1/sessions", { params: { query: { limit: PAGE_SIZE, ...(state ? { state } : {}) } } })
+        .then(({ data }) => {
+          if (!data || seq !== refreshes.current) return;
+          update((items) => mergeFirstPage(items, data.items, prune ? (data.next_cursor ?? null) : undefined));
+        })
+        // A failed background refresh is not worth an alert: the next one retries, and the
+        // Refresh button reports errors.
+        .catch(() => undefined);
+    },
+    [api, loading, state, update],
+  );
+  useEffect(() => {
+    if (!loading && deferred.current) {
+      deferred.current = false;
+      refresh(true);
+    }
+  }, [loading, refresh]);
+  /** The latest `refresh`, for timers set by an earlier render. */
+  const latestRefresh = useRef(refresh);
+  useEffect(() => {
+    latestRefresh.current = refresh;
+  }, [refresh]);
 
-  // Live: the server names each session as it changes; deletions are applied at once, the
-  // rest re-read the first page (once per burst).
-  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // Live: the server names each session as it changes. Badges and deletions apply at once;
+  // the rest (new sessions, other fields) come from one re-read per burst. A resync (connect,
+  // reconnect, a role change) re-reads and drops rows that are gone.
+  const pending = useRef<{ timer: ReturnType<typeof setTimeout>; prune: boolean } | null>(null);
   useEffect(
     () => () => {
-      if (pending.current !== null) clearTimeout(pending.current);
+      if (pending.current !== null) clearTimeout(pending.current.timer);
     },
     [],
   );
-  const live = useSessionChanges(
-    org?.id ?? null,
-    (change) => {
-      if (!change.resync && change.deleted) {
-        update((items) => items.filter((i) => i.id !== change.sessionId));
-        return;
-      }
-      pending.current ??= setTimeout(() => {
+  const live = useSessionChanges(org?.id ?? null, (change) => {
+    if (!change.resync) {
+      const { sessionId, deleted } = change;
+      const next = change.state;
+      update((items) =>
+        deleted || (state !== "" && next !== null && next !== state)
+          ? items.filter((i) => i.id !== sessionId)
+          : items.map((i) => (i.id === sessionId && next !== null ? { ...i, state: next } : i)),
+      );
+      if (deleted) return;
+    }
+    if (pending.current) {
+      pending.current.prune ||= change.resync;
+      return;
+    }
+    pending.current = {
+      prune: change.resync,
+      timer: setTimeout(() => {
+        const prune = pending.current?.prune ?? false;
         pending.current = null;
-        refresh();
-      }, REFRESH_DEBOUNCE_MS);
-    },
-    { enabled: sessions.items.length > 0 || !loading },
-  );
+        latestRefresh.current(prune);
+      }, REFRESH_DEBOUNCE_MS),
+    };
+  });
   useVisiblePolling(
-    refresh,
-    live ? LIVE_POLL_MS : changing ? FAST_POLL_MS : SLOW_POLL_MS,
+    () => {
+      refresh();
+    },
+    changing ? FAST_POLL_MS : live ? LIVE_POLL_MS : SLOW_POLL_MS,
     sessions.items.length > 0,
   );
 

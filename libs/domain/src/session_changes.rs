@@ -3,7 +3,7 @@
 //! A trigger on `sessions` (migration `20261127000001`) NOTIFYs [`CHANNEL`] whenever a session
 //! is created or its state, name, model, permission mode or deletion changes — whoever wrote
 //! it (the api, session-manager, the worker). Each api process holds one LISTEN connection,
-//! opened on first use, and fans the notifications out to its followers; each follower sees
+//! started with the process, and fans the notifications out to its followers; each follower sees
 //! only the sessions its caller may list (members: their own). Notifications are not stored:
 //! a follower gets a `resync` first, and again whenever changes may have been missed (the
 //! listener lost its connection, or the follower fell behind), and then reads the list again.
@@ -13,12 +13,13 @@ use crate::Domain;
 use futures::Stream;
 use rc_auth::{perm, Granted};
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::PgPool;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 /// The notification channel the trigger writes to.
@@ -26,6 +27,13 @@ pub const CHANNEL: &str = "rc_session_changes";
 
 /// Notifications queued per follower before it counts as behind (and is told to resync).
 const FOLLOWER_BACKLOG: usize = 1024;
+/// How often the process NOTIFYs itself, so a dead LISTEN connection is noticed.
+const HEARTBEAT: Duration = Duration::from_secs(20);
+/// Silence after which the LISTEN connection counts as lost (two heartbeats missed).
+const SILENT_FOR: Duration = Duration::from_secs(45);
+/// A LISTEN connection that lived this long resets the reconnect back-off.
+const STABLE_AFTER: Duration = Duration::from_secs(30);
+const HEARTBEAT_PAYLOAD: &str = "heartbeat";
 
 /// One change to the caller's session list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
@@ -72,7 +80,6 @@ enum Update {
 #[derive(Clone)]
 pub struct SessionChangeHub {
     tx: broadcast::Sender<Update>,
-    started: Arc<OnceLock<()>>,
     /// Whether the listener is connected and LISTENing now.
     listening: Arc<AtomicBool>,
 }
@@ -81,38 +88,60 @@ impl Default for SessionChangeHub {
     fn default() -> Self {
         Self {
             tx: broadcast::channel(FOLLOWER_BACKLOG).0,
-            started: Arc::new(OnceLock::new()),
             listening: Arc::new(AtomicBool::new(false)),
         }
     }
 }
 
 impl SessionChangeHub {
-    /// A new follower's updates, starting with a `Resync` once changes are being heard: at
-    /// once when the listener is listening, else when it is (it announces each connection).
-    fn subscribe(&self, db: &PgPool) -> broadcast::Receiver<Update> {
-        // Subscribe before looking: a connection made in between announces itself to this
-        // follower too (at worst it hears two resyncs).
-        let rx = self.tx.subscribe();
-        self.started.get_or_init(|| {
-            tokio::spawn(listen(db.clone(), self.tx.clone(), self.listening.clone()));
-        });
-        rx
+    /// Starts the listener on the current runtime (the process's main one: a task spawned
+    /// from a request would die with its worker). It holds one connection of its own, not
+    /// one of `db`'s, and stops when `stop` resolves.
+    pub fn start(
+        &self,
+        db: &PgPool,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        // Same server and credentials as the application's pool: one connection to listen
+        // on, one for the heartbeat.
+        let own = PgPoolOptions::new()
+            .max_connections(2)
+            .connect_lazy_with((*db.connect_options()).clone());
+        let listener = listen(own.clone(), self.tx.clone(), self.listening.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                () = listener => {}
+                () = heartbeat(own) => {}
+                () = stop => {}
+            }
+        })
     }
 
-    fn listening(&self) -> bool {
-        self.listening.load(Ordering::SeqCst)
+    /// A new follower's updates. Subscribed before looking at `listening`: a connection made
+    /// in between announces itself to this follower too (at worst it hears two resyncs).
+    fn subscribe(&self) -> (broadcast::Receiver<Update>, bool) {
+        let rx = self.tx.subscribe();
+        (rx, self.listening.load(Ordering::SeqCst))
     }
 }
 
-/// Keeps one LISTEN connection, re-established after any failure (each time followed by a
-/// `Resync`), until the pool closes (the process is stopping).
+/// Clears `listening` however the connection's loop ends (error, stop, panic).
+struct Listening(Arc<AtomicBool>);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Keeps one LISTEN connection, re-established after any failure and each time followed by
+/// a `Resync`. A connection that delivers nothing — not even the heartbeat this process
+/// sends itself every [`HEARTBEAT`] — for [`SILENT_FOR`] counts as lost: a half-open TCP
+/// connection (a NAT or load balancer dropped it) would otherwise wait forever while changes
+/// go unheard.
 async fn listen(db: PgPool, tx: broadcast::Sender<Update>, listening: Arc<AtomicBool>) {
     let mut pause = Duration::from_millis(100);
     loop {
-        if db.is_closed() {
-            return;
-        }
         let mut listener = match connect(&db).await {
             Ok(listener) => listener,
             Err(err) => {
@@ -122,27 +151,57 @@ async fn listen(db: PgPool, tx: broadcast::Sender<Update>, listening: Arc<Atomic
                 continue;
             }
         };
-        pause = Duration::from_millis(100);
-        listening.store(true, Ordering::SeqCst);
+        let connected = tokio::time::Instant::now();
+        let flag = Listening(listening.clone());
+        flag.0.store(true, Ordering::SeqCst);
         let _ = tx.send(Update::Resync);
         loop {
-            match listener.try_recv().await {
-                Ok(Some(notification)) => {
-                    match serde_json::from_str::<Notice>(notification.payload()) {
+            // Cancelling a read leaves the connection unusable, which is fine: it is dropped.
+            match tokio::time::timeout(SILENT_FOR, listener.try_recv()).await {
+                Ok(Ok(Some(notification))) => {
+                    let payload = notification.payload();
+                    if payload == HEARTBEAT_PAYLOAD {
+                        continue;
+                    }
+                    match serde_json::from_str::<Notice>(payload) {
                         Ok(notice) => {
                             let _ = tx.send(Update::Changed(notice));
                         }
-                        Err(err) => {
-                            tracing::warn!(%err, payload = notification.payload(), "unreadable session change")
-                        }
+                        Err(err) => tracing::warn!(%err, payload, "unreadable session change"),
                     }
                 }
-                // The connection dropped; whatever happens until the next one is not heard.
-                Ok(None) | Err(_) => {
-                    listening.store(false, Ordering::SeqCst);
+                Ok(Ok(None)) | Ok(Err(_)) => break,
+                Err(_) => {
+                    tracing::warn!(silent_for = ?SILENT_FOR, "the session-change listener heard nothing, not even its heartbeat; reconnecting");
                     break;
                 }
             }
+        }
+        drop(flag);
+        // A connection that keeps dying at once must not make every follower re-read its
+        // list ten times a second: back off unless it had lived a while.
+        if connected.elapsed() < STABLE_AFTER {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(10));
+        } else {
+            pause = Duration::from_millis(100);
+        }
+    }
+}
+
+/// NOTIFYs the channel every [`HEARTBEAT`] through a connection of its own, so the listener
+/// can tell a quiet connection from a dead one.
+async fn heartbeat(db: PgPool) {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    loop {
+        tick.tick().await;
+        if let Err(err) = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(HEARTBEAT_PAYLOAD)
+            .execute(&db)
+            .await
+        {
+            tracing::debug!(%err, "session-change heartbeat not sent");
         }
     }
 }
@@ -156,25 +215,40 @@ async fn connect(db: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
+/// Which of the organisation's sessions a caller may hear about: all, or one owner's
+/// (members). It can change while a follower is open (a role change); see [`follow`].
+pub fn scope_of(granted: &Granted<perm::SessionsRead>) -> Option<Uuid> {
+    (!granted.sees_all_sessions()).then_some(granted.user_id)
+}
+
 /// The caller's session list changes: a `resync` first (once changes are being heard, so a
-/// list read after it misses nothing), then each change to a session they may list, as it
-/// commits.
+/// list read after it misses nothing), then each change to a session in `scope` (see
+/// [`scope_of`]), as it commits. When `scope` changes (the caller's role changed), a
+/// `resync`: the list they may read is another one now.
 pub fn follow(
     domain: &Domain,
     granted: &Granted<perm::SessionsRead>,
+    scope: watch::Receiver<Option<Uuid>>,
 ) -> impl Stream<Item = SessionChange> + Send + 'static {
-    let hub = &domain.session_changes;
-    let rx = hub.subscribe(&domain.db);
-    let now = hub.listening().then(SessionChange::missed);
+    let (rx, listening) = domain.session_changes.subscribe();
     let org = granted.org_id;
-    // Members list only their own sessions.
-    let owner = (!granted.sees_all_sessions()).then_some(granted.user_id);
     let live = domain.live.clone();
-    let first = futures::stream::iter(now);
-    let rest = futures::stream::unfold(rx, move |mut rx| async move {
+    let first = futures::stream::iter(listening.then(SessionChange::missed));
+    let rest = futures::stream::unfold((rx, scope), move |(mut rx, mut scope)| async move {
         loop {
-            let change = match rx.recv().await {
+            let update = tokio::select! {
+                update = rx.recv() => update,
+                changed = scope.changed() => {
+                    if changed.is_err() {
+                        // The connection that set the scope is gone.
+                        return None;
+                    }
+                    return Some((SessionChange::missed(), (rx, scope)));
+                }
+            };
+            let change = match update {
                 Ok(Update::Changed(notice)) => {
+                    let owner = *scope.borrow();
                     if notice.org_id != org || owner.is_some_and(|o| o != notice.owner_id) {
                         continue;
                     }
@@ -188,10 +262,9 @@ pub fn follow(
                 Ok(Update::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
                     SessionChange::missed()
                 }
-                // The hub is gone: the process is stopping.
                 Err(broadcast::error::RecvError::Closed) => return None,
             };
-            return Some((change, rx));
+            return Some((change, (rx, scope)));
         }
     });
     // Ends when the api shuts down, like the events feed (its WebSocket then closes with

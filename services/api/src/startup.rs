@@ -24,6 +24,8 @@ pub struct Application {
     bus: Arc<Bus>,
     limiter: Limiter,
     live: rc_domain::live::LiveHub,
+    session_changes: rc_domain::session_changes::SessionChangeHub,
+    db: sqlx::PgPool,
 }
 
 impl Application {
@@ -59,8 +61,9 @@ impl Application {
             rights: Default::default(),
         };
         let live = state.domain.live.clone();
+        let session_changes = state.domain.session_changes.clone();
         let readiness = Readiness::new()
-            .postgres(db)
+            .postgres(db.clone())
             .redis(redis)
             .rabbitmq(bus.clone());
 
@@ -74,6 +77,8 @@ impl Application {
             bus,
             limiter,
             live,
+            session_changes,
+            db,
         })
     }
 
@@ -92,6 +97,12 @@ impl Application {
                 limiter.housekeeping();
             }
         });
+        // Session lists' changes: one LISTEN connection, on this (the main) runtime, until the
+        // live feeds close.
+        let live = self.live.clone();
+        let session_changes = self
+            .session_changes
+            .start(&self.db, async move { live.closed().await });
         let server = self.server;
         tokio::pin!(server);
         tokio::select! {
@@ -108,6 +119,7 @@ impl Application {
             }
         }
         housekeeping.abort();
+        session_changes.abort();
         self.bus.close().await;
         tracing::info!("{SERVICE} stopped");
         Ok(())

@@ -608,25 +608,29 @@ impl SubscriptionRoot {
         // Before authorising, so a change in between is not missed.
         let changes = state.rights.subscribe();
         let g = granted::<perm::SessionsRead>(ctx).await?;
-        let list = rc_domain::session_changes::follow(&state.domain, &g).map(Ok);
-        Ok(until_revoked(list, Self::list_revoked(ctx, changes)?))
+        let (scope, follows) =
+            tokio::sync::watch::channel(rc_domain::session_changes::scope_of(&g));
+        let list = rc_domain::session_changes::follow(&state.domain, &g, follows).map(Ok);
+        Ok(until_revoked(
+            list,
+            Self::list_revoked(ctx, changes, scope)?,
+        ))
     }
 }
 
 impl SubscriptionRoot {
-    /// Resolves when the WebSocket's caller may no longer list sessions (never over HTTP).
+    /// Resolves when the WebSocket's caller may no longer list sessions (never over HTTP),
+    /// keeping `scope` to what their role allows meanwhile.
     fn list_revoked(
         ctx: &Context<'_>,
         changes: crate::auth::live::Changes,
+        scope: tokio::sync::watch::Sender<Option<Uuid>>,
     ) -> Result<impl std::future::Future<Output = AppError> + Send + 'static> {
         let live = ctx.data::<GqlCaller>()?.live.clone();
         Ok(async move {
             match live {
                 Some(live) => {
-                    live.revoked::<perm::SessionsRead, _, _>(changes, None, |_granted| async {
-                        Ok(())
-                    })
-                    .await
+                    crate::routes::session_changes::list_revoked(&live, changes, &scope).await
                 }
                 None => std::future::pending().await,
             }

@@ -16,9 +16,10 @@ use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::{Stream, StreamExt as _};
 use rc_auth::perm;
-use rc_domain::session_changes::SessionChange;
+use rc_domain::session_changes::{self, SessionChange};
 use rc_errors::{AppError, AppResult, ErrorBody};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 const PING_EVERY: Duration = Duration::from_secs(20);
 const SILENT_FOR: Duration = Duration::from_secs(60);
@@ -44,11 +45,33 @@ pub async fn changes(
     AuthzLive(g, caller, rights): AuthzLive<perm::SessionsRead>,
 ) -> AppResult<HttpResponse> {
     check_ws_origin(&req, &state)?;
-    let changes = rc_domain::session_changes::follow(&state.domain, &g);
+    let (scope, follows) = watch::channel(session_changes::scope_of(&g));
+    let changes = session_changes::follow(&state.domain, &g, follows);
     let (response, session, messages) = actix_ws::handle(&req, body)
         .map_err(|e| AppError::validation("upgrade", format!("not a WebSocket upgrade: {e}")))?;
-    actix_web::rt::spawn(relay(session, messages, changes, caller, rights));
+    actix_web::rt::spawn(relay(session, messages, changes, caller, rights, scope));
     Ok(response)
+}
+
+/// Until the caller may no longer list sessions; each check also narrows or widens which
+/// sessions they hear about to what their role allows now (a demoted admin hears only their
+/// own from then on, after a resync).
+pub async fn list_revoked(
+    caller: &LiveCaller,
+    rights: Changes,
+    scope: &watch::Sender<Option<uuid::Uuid>>,
+) -> AppError {
+    caller
+        .revoked::<perm::SessionsRead, _, _>(rights, None, |granted| {
+            scope.send_if_modified(|current| {
+                let now = session_changes::scope_of(&granted);
+                let changed = *current != now;
+                *current = now;
+                changed
+            });
+            async { Ok(()) }
+        })
+        .await
 }
 
 async fn relay(
@@ -57,9 +80,9 @@ async fn relay(
     changes: impl Stream<Item = SessionChange>,
     caller: LiveCaller,
     rights: Changes,
+    scope: watch::Sender<Option<uuid::Uuid>>,
 ) {
-    let revoked =
-        caller.revoked::<perm::SessionsRead, _, _>(rights, None, |_granted| async { Ok(()) });
+    let revoked = list_revoked(&caller, rights, &scope);
     tokio::pin!(revoked, changes);
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Instant::now();

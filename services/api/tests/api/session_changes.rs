@@ -229,3 +229,29 @@ async fn the_graphql_subscription_hears_the_same_changes() {
         "{change}"
     );
 }
+
+#[tokio::test]
+async fn a_demoted_admin_hears_only_their_own_sessions_from_then_on() {
+    let app = spawn_app().await;
+    let (org_id, owner) = org(&app).await;
+    let (admin_id, admin) = app.user_with_role(org_id, Role::Admin).await;
+    let mut list = watch(&app, &admin).await;
+    let before = create(&app, &owner).await;
+    assert_eq!(next_change(&mut list).await["session_id"], before.as_str());
+
+    let (status, body) = app
+        .token_call(
+            &owner,
+            Method::PATCH,
+            &format!("/api/v1/members/{admin_id}"),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The list they may read changed: read it again …
+    assert_eq!(next(&mut list).await["resync"], true);
+    // … and the owner's new session is not theirs to hear about; their own is.
+    create(&app, &owner).await;
+    let own = create(&app, &admin).await;
+    assert_eq!(next_change(&mut list).await["session_id"], own.as_str());
+}
