@@ -7,6 +7,11 @@
 //! only the sessions its caller may list (members: their own). Notifications are not stored:
 //! a follower gets a `resync` first, and again whenever changes may have been missed (the
 //! listener lost its connection, or the follower fell behind), and then reads the list again.
+//!
+//! The same connection also LISTENs on [`RIGHTS_CHANNEL`] (migration `20261127000002`: a
+//! role changed, a member removed, a token revoked; the api announces logouts itself) and
+//! passes those on as [`RightsNotice`]s, with the deletions of sessions: what lets every api
+//! process, not only the one that made a change, re-check its open WebSockets at once.
 
 use crate::sessions::SessionState;
 use crate::Domain;
@@ -24,6 +29,32 @@ use uuid::Uuid;
 
 /// The notification channel the trigger writes to.
 pub const CHANNEL: &str = "rc_session_changes";
+/// Where rights changes are announced (by triggers, and by [`announce_rights_change`]).
+pub const RIGHTS_CHANNEL: &str = "rc_rights_changes";
+
+/// Somebody's rights changed, or a session was deleted, somewhere: open connections concerned
+/// should check their caller again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RightsNotice {
+    User(Uuid),
+    SessionDeleted(Uuid),
+}
+
+#[derive(Debug, Deserialize)]
+struct RightsPayload {
+    user_id: Uuid,
+}
+
+/// Tells every api process that `user`'s rights changed (for changes no trigger sees: a
+/// logout removes a login session from Redis).
+pub async fn announce_rights_change(db: &PgPool, user: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, json_build_object('user_id', $2::uuid)::text)")
+        .bind(RIGHTS_CHANNEL)
+        .bind(user)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
 
 /// Notifications queued per follower before it counts as behind (and is told to resync).
 const FOLLOWER_BACKLOG: usize = 1024;
@@ -80,6 +111,7 @@ enum Update {
 #[derive(Clone)]
 pub struct SessionChangeHub {
     tx: broadcast::Sender<Update>,
+    rights: broadcast::Sender<RightsNotice>,
     /// Whether the listener is connected and LISTENing now.
     listening: Arc<AtomicBool>,
 }
@@ -88,6 +120,7 @@ impl Default for SessionChangeHub {
     fn default() -> Self {
         Self {
             tx: broadcast::channel(FOLLOWER_BACKLOG).0,
+            rights: broadcast::channel(FOLLOWER_BACKLOG).0,
             listening: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -107,7 +140,12 @@ impl SessionChangeHub {
         let own = PgPoolOptions::new()
             .max_connections(2)
             .connect_lazy_with((*db.connect_options()).clone());
-        let listener = listen(own.clone(), self.tx.clone(), self.listening.clone());
+        let listener = listen(
+            own.clone(),
+            self.tx.clone(),
+            self.rights.clone(),
+            self.listening.clone(),
+        );
         tokio::spawn(async move {
             tokio::select! {
                 () = listener => {}
@@ -115,6 +153,11 @@ impl SessionChangeHub {
                 () = stop => {}
             }
         })
+    }
+
+    /// Rights changes heard from the database (any process's).
+    pub fn rights(&self) -> broadcast::Receiver<RightsNotice> {
+        self.rights.subscribe()
     }
 
     /// A new follower's updates. Subscribed before looking at `listening`: a connection made
@@ -139,7 +182,12 @@ impl Drop for Listening {
 /// sends itself every [`HEARTBEAT`] — for [`SILENT_FOR`] counts as lost: a half-open TCP
 /// connection (a NAT or load balancer dropped it) would otherwise wait forever while changes
 /// go unheard.
-async fn listen(db: PgPool, tx: broadcast::Sender<Update>, listening: Arc<AtomicBool>) {
+async fn listen(
+    db: PgPool,
+    tx: broadcast::Sender<Update>,
+    rights: broadcast::Sender<RightsNotice>,
+    listening: Arc<AtomicBool>,
+) {
     let mut pause = Duration::from_millis(100);
     loop {
         let mut listener = match connect(&db).await {
@@ -163,8 +211,21 @@ async fn listen(db: PgPool, tx: broadcast::Sender<Update>, listening: Arc<Atomic
                     if payload == HEARTBEAT_PAYLOAD {
                         continue;
                     }
+                    if notification.channel() == RIGHTS_CHANNEL {
+                        match serde_json::from_str::<RightsPayload>(payload) {
+                            Ok(p) => {
+                                let _ = rights.send(RightsNotice::User(p.user_id));
+                            }
+                            Err(err) => tracing::warn!(%err, payload, "unreadable rights change"),
+                        }
+                        continue;
+                    }
                     match serde_json::from_str::<Notice>(payload) {
                         Ok(notice) => {
+                            if notice.deleted {
+                                let _ =
+                                    rights.send(RightsNotice::SessionDeleted(notice.session_id));
+                            }
                             let _ = tx.send(Update::Changed(notice));
                         }
                         Err(err) => tracing::warn!(%err, payload, "unreadable session change"),
@@ -211,7 +272,7 @@ async fn connect(db: &PgPool) -> Result<PgListener, sqlx::Error> {
     // Reconnecting is done here, explicitly, so that every new connection is followed by a
     // `Resync`.
     listener.eager_reconnect(false);
-    listener.listen(CHANNEL).await?;
+    listener.listen_all([CHANNEL, RIGHTS_CHANNEL]).await?;
     Ok(listener)
 }
 

@@ -2,6 +2,7 @@
 //! pass port 0 and read [`Application::port`]); `run_until_stopped` serves until the given
 //! future resolves, then drains in-flight requests.
 
+use crate::auth::live::Change;
 use crate::auth::oidc::Oidc;
 use crate::auth::store::LoginStore;
 use crate::rate_limit::{self, Limiter};
@@ -24,8 +25,7 @@ pub struct Application {
     bus: Arc<Bus>,
     limiter: Limiter,
     live: rc_domain::live::LiveHub,
-    session_changes: rc_domain::session_changes::SessionChangeHub,
-    db: sqlx::PgPool,
+    state: AppState,
 }
 
 impl Application {
@@ -61,7 +61,6 @@ impl Application {
             rights: Default::default(),
         };
         let live = state.domain.live.clone();
-        let session_changes = state.domain.session_changes.clone();
         let readiness = Readiness::new()
             .postgres(db.clone())
             .redis(redis)
@@ -70,15 +69,14 @@ impl Application {
         let listener = TcpListener::bind((settings.api.host.as_str(), settings.api.port))?;
         let port = listener.local_addr()?.port();
         let limiter = Limiter::new(&settings.api.rate_limit);
-        let server = serve(listener, state, readiness, limiter.clone())?;
+        let server = serve(listener, state.clone(), readiness, limiter.clone())?;
         Ok(Self {
             port,
             server,
             bus,
             limiter,
             live,
-            session_changes,
-            db,
+            state,
         })
     }
 
@@ -97,12 +95,16 @@ impl Application {
                 limiter.housekeeping();
             }
         });
-        // Session lists' changes: one LISTEN connection, on this (the main) runtime, until the
-        // live feeds close.
+        // Session lists' and rights changes: one LISTEN connection, on this (the main) runtime,
+        // until the live feeds close. Rights changes made anywhere (another api process, a
+        // trigger) reach this process's open WebSockets.
+        let forward_rights = tokio::spawn(forward_rights(self.state.clone()));
         let live = self.live.clone();
         let session_changes = self
+            .state
+            .domain
             .session_changes
-            .start(&self.db, async move { live.closed().await });
+            .start(&self.state.domain.db, async move { live.closed().await });
         let server = self.server;
         tokio::pin!(server);
         tokio::select! {
@@ -120,6 +122,7 @@ impl Application {
         }
         housekeeping.abort();
         session_changes.abort();
+        forward_rights.abort();
         self.bus.close().await;
         tracing::info!("{SERVICE} stopped");
         Ok(())
@@ -214,4 +217,22 @@ async fn request_id_header(
         );
     }
     Ok(res)
+}
+
+/// Hands rights changes heard from the database to this process's open connections.
+async fn forward_rights(state: AppState) {
+    use rc_domain::session_changes::RightsNotice;
+    use tokio::sync::broadcast::error::RecvError;
+    let mut notices = state.domain.session_changes.rights();
+    loop {
+        match notices.recv().await {
+            Ok(RightsNotice::User(user)) => state.rights_changed(Change::User(user)),
+            Ok(RightsNotice::SessionDeleted(session)) => {
+                state.rights_changed(Change::Session(session))
+            }
+            // Some were missed: whose, nobody knows.
+            Err(RecvError::Lagged(_)) => state.rights_changed(Change::Everyone),
+            Err(RecvError::Closed) => return,
+        }
+    }
 }

@@ -25,7 +25,7 @@ impl AppState {
     /// session) or deleted a session: cached token lookups are dropped and the open
     /// connections concerned check their caller again.
     pub fn rights_changed(&self, change: Change) {
-        if let Change::User(_) = change {
+        if let Change::User(_) | Change::Everyone = change {
             self.tokens.forget_all();
         }
         self.rights.notify(change);

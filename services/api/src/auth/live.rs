@@ -42,6 +42,8 @@ pub enum Change {
     User(Uuid),
     /// A session was deleted.
     Session(Uuid),
+    /// Unknown whose (changes were missed): every connection checks again.
+    Everyone,
 }
 
 /// Tells the open connections of this instance whose rights changed.
@@ -77,6 +79,7 @@ impl Changes {
             match self.0.recv().await {
                 Ok(Change::User(id)) if id == user => return,
                 Ok(Change::Session(id)) if Some(id) == session => return,
+                Ok(Change::Everyone) => return,
                 Ok(_) => continue,
                 // Missed some: any of them may have been ours.
                 Err(broadcast::error::RecvError::Lagged(_)) => return,

@@ -243,6 +243,12 @@ pub async fn logout(
     };
     state.logins.revoke(&login).await?;
     state.rights_changed(Change::User(user_id));
+    // Other api processes' sockets of this login too (no trigger sees Redis).
+    if let Err(err) =
+        rc_domain::session_changes::announce_rights_change(&state.domain.db, user_id).await
+    {
+        tracing::warn!(%err, "logout not announced to other api processes; their periodic checks will notice");
+    }
     rc_domain::login::record_logout(&state.domain.db, user_id, &request_meta(&req)).await?;
     let mut expired_session = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     expired_session.make_removal();

@@ -378,3 +378,31 @@ async fn deleting_a_session_ends_its_feeds_at_once_and_no_others() {
     let reply = next_text(&mut on_kept).await;
     assert_eq!(reply["error"]["code"], "validation_failed", "{reply}");
 }
+
+#[tokio::test]
+async fn rights_changed_in_the_database_reach_open_sockets_at_once() {
+    // As another api process (or an operator) would: straight in the database, nothing said
+    // to this process — the triggers announce it.
+    let org = org_with(without_periodic_checks().await).await;
+    let (member_id, member) = org.app.user_with_role(org.id, Role::Member).await;
+    let session = session_of(&org, &member).await;
+    let mut members_feed = follow(&org.app, session, &member).await;
+    let owners_session = session_of(&org, &org.owner).await;
+    let mut owners_feed = follow(&org.app, owners_session, &org.owner).await;
+
+    sqlx::query("DELETE FROM memberships WHERE user_id = $1")
+        .bind(member_id)
+        .execute(&org.app.db.pool)
+        .await
+        .unwrap();
+    let (texts, code) = until_closed(&mut members_feed).await;
+    assert_ended_with(&texts, code, "unauthenticated");
+
+    sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE org_id = $1")
+        .bind(org.id)
+        .execute(&org.app.db.pool)
+        .await
+        .unwrap();
+    let (texts, code) = until_closed(&mut owners_feed).await;
+    assert_ended_with(&texts, code, "unauthenticated");
+}
