@@ -6,7 +6,7 @@
  */
 import { useEffect, useEffectEvent, useState } from "react";
 import type { SessionState } from "../api/types";
-import { backoffDelay, type SocketFactory, type SocketLike } from "./events/connection";
+import { backoffDelay, detachAndClose, type SocketFactory, type SocketLike } from "./events/connection";
 
 export type SessionChange =
   | { resync: true }
@@ -84,13 +84,7 @@ export class SessionChangesConnection {
   #drop(): void {
     const socket = this.#socket;
     this.#socket = null;
-    if (!socket) return;
-    socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
-    try {
-      socket.close(1000, "client closed");
-    } catch {
-      // A socket that never opened may throw; it is gone either way.
-    }
+    if (socket) detachAndClose(socket);
   }
 
   #connect(): void {

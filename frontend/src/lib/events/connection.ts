@@ -56,6 +56,16 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
   return Math.round(cap / 2 + (random() * cap) / 2);
 }
 
+/** Closes a socket after detaching its callbacks, so its late events cannot act. */
+export function detachAndClose(socket: SocketLike): void {
+  socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+  try {
+    socket.close(1000, "client closed");
+  } catch {
+    // Closing a socket that never opened may throw in some engines; it is gone either way.
+  }
+}
+
 export function eventsUrl(origin: string, sessionId: string, afterSeq: number, orgId: string | null): string {
   const params = new URLSearchParams({ after_seq: String(afterSeq) });
   if (orgId) params.set("org_id", orgId);
@@ -132,13 +142,7 @@ export class EventConnection {
   #drop(): void {
     const socket = this.#socket;
     this.#socket = null;
-    if (!socket) return;
-    socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
-    try {
-      socket.close(1000, "client closed");
-    } catch {
-      // Closing a socket that never opened may throw in some engines; it is gone either way.
-    }
+    if (socket) detachAndClose(socket);
   }
 
   #connect(): void {

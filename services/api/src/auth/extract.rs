@@ -301,14 +301,22 @@ impl<P: Permission> FromRequest for Authz<P> {
         let req = req.clone();
         Box::pin(async move {
             let state = state_of(&req)?;
-            let caller = authenticate(&req, &state).await?;
-            let actor = caller
-                .actor(&state, requested_org(&req)?, request_meta(&req))
-                .await?;
-            record_span(&req, actor.user_id, Some(actor.org_id));
-            Ok(Authz(authorize::<P>(actor)?))
+            let (granted, _, _) = authorize_request::<P>(&req, &state).await?;
+            Ok(Authz(granted))
         })
     }
+}
+
+/// Authenticates `req`, resolves its organisation and checks permission `P`.
+async fn authorize_request<P: Permission>(
+    req: &HttpRequest,
+    state: &AppState,
+) -> AppResult<(Granted<P>, Caller, Option<Uuid>)> {
+    let caller = authenticate(req, state).await?;
+    let org = requested_org(req)?;
+    let actor = caller.actor(state, org, request_meta(req)).await?;
+    record_span(req, actor.user_id, Some(actor.org_id));
+    Ok((authorize::<P>(actor)?, caller, org))
 }
 
 /// Extractor for WebSocket upgrades: [`Authz<P>`] plus the [`LiveCaller`] that lets the
@@ -324,12 +332,9 @@ impl<P: Permission> FromRequest for AuthzLive<P> {
         let req = req.clone();
         Box::pin(async move {
             let state = state_of(&req)?;
+            // Before authorising: a change made meanwhile must not be missed.
             let changes = state.rights.subscribe();
-            let caller = authenticate(&req, &state).await?;
-            let org = requested_org(&req)?;
-            let actor = caller.actor(&state, org, request_meta(&req)).await?;
-            record_span(&req, actor.user_id, Some(actor.org_id));
-            let granted = authorize::<P>(actor)?;
+            let (granted, caller, org) = authorize_request::<P>(&req, &state).await?;
             let live = LiveCaller::new(&req, &state, &caller, org)?;
             Ok(AuthzLive(granted, live, changes))
         })

@@ -417,3 +417,58 @@ pub fn assert_error(status: StatusCode, body: &Value, expected_status: u16, code
         "{body}"
     );
 }
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a WebSocket test waits for one expected frame.
+pub const FRAME_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+impl TestApp {
+    /// A new organisation and an owner's API token.
+    pub async fn org_with_owner(&self) -> (Uuid, String) {
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', $2)")
+            .bind(id)
+            .bind(format!("acme-{}", id.simple()))
+            .execute(&self.db.pool)
+            .await
+            .unwrap();
+        let (_, owner) = self.user_with_role(id, Role::Owner).await;
+        (id, owner)
+    }
+
+    /// A WebSocket to `path` with an API token (and a subprotocol, for GraphQL); the upgrade
+    /// must succeed.
+    pub async fn ws(&self, path: &str, token: &str, protocol: Option<&str>) -> Socket {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let url = format!("{}{path}", self.address.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        if let Some(protocol) = protocol {
+            headers.insert("sec-websocket-protocol", protocol.parse().unwrap());
+        }
+        let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(response.status(), 101);
+        socket
+    }
+}
+
+/// The next text frame as JSON (pings skipped); fails on a close or after [`FRAME_WAIT`].
+pub async fn next_json(socket: &mut Socket) -> Value {
+    use futures::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let frame = tokio::time::timeout(FRAME_WAIT, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no frame within {FRAME_WAIT:?}"))
+            .expect("socket open")
+            .unwrap();
+        match frame {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => continue,
+        }
+    }
+}

@@ -3,21 +3,17 @@
 //! elsewhere (`auth.live_recheck_secs`). What a client sends over it is authorised afresh.
 //! (The terminal's case needs a real sandbox: `tests/live`.)
 
-use crate::helpers::{spawn_app_with, Options, TestApp};
+use crate::helpers::{next_json, spawn_app_with, Options, Socket, TestApp};
 use futures::{SinkExt as _, StreamExt as _};
 use rc_auth::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// How long a test waits for the server to act before failing.
-const WAIT: Duration = Duration::from_secs(15);
+const WAIT: std::time::Duration = crate::helpers::FRAME_WAIT;
 
 /// An api whose open connections check again only when it changes rights itself: what a test
 /// of the immediate path needs (the periodic check would also close them, later).
@@ -36,14 +32,7 @@ struct Org {
 }
 
 async fn org_with(app: TestApp) -> Org {
-    let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', $2)")
-        .bind(id)
-        .bind(format!("acme-{}", id.simple()))
-        .execute(&app.db.pool)
-        .await
-        .unwrap();
-    let (_, owner) = app.user_with_role(id, Role::Owner).await;
+    let (id, owner) = app.org_with_owner().await;
     Org { app, id, owner }
 }
 
@@ -52,27 +41,9 @@ async fn session_of(org: &Org, token: &str) -> Uuid {
     session["id"].as_str().unwrap().parse().unwrap()
 }
 
-async fn connect(app: &TestApp, path: &str, token: &str, protocol: Option<&str>) -> Socket {
-    let url = format!("{}{path}", app.address.replace("http://", "ws://"));
-    let mut request = url.into_client_request().unwrap();
-    let headers = request.headers_mut();
-    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
-    if let Some(protocol) = protocol {
-        headers.insert("sec-websocket-protocol", protocol.parse().unwrap());
-    }
-    let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
-    assert_eq!(response.status(), 101);
-    socket
-}
-
 async fn follow(app: &TestApp, session: Uuid, token: &str) -> Socket {
-    connect(
-        app,
-        &format!("/api/v1/sessions/{session}/events"),
-        token,
-        None,
-    )
-    .await
+    app.ws(&format!("/api/v1/sessions/{session}/events"), token, None)
+        .await
 }
 
 /// The text frames the server sends until it closes the socket, and the close code.
@@ -92,22 +63,6 @@ async fn until_closed(socket: &mut Socket) -> (Vec<Value>, Option<u16>) {
     .await
     .unwrap_or_else(|_| panic!("still open after {WAIT:?}; frames so far: {texts:?}"));
     (texts, code)
-}
-
-/// The next text frame (pings and pongs skipped).
-async fn next_text(socket: &mut Socket) -> Value {
-    loop {
-        let frame = tokio::time::timeout(WAIT, socket.next())
-            .await
-            .unwrap_or_else(|_| panic!("no frame within {WAIT:?}"))
-            .expect("socket open")
-            .unwrap();
-        match frame {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Close(frame) => panic!("closed: {frame:?}"),
-            _ => continue,
-        }
-    }
 }
 
 fn assert_ended_with(texts: &[Value], code: Option<u16>, error: &str) {
@@ -177,7 +132,7 @@ async fn a_demoted_member_keeps_reading_but_can_no_longer_decide_over_the_socket
     ))
     .await
     .unwrap();
-    let reply = next_text(&mut feed).await;
+    let reply = next_json(&mut feed).await;
     assert_eq!(reply["type"], "error", "{reply}");
     assert_eq!(reply["error"]["code"], "forbidden", "{reply}");
     assert_eq!(reply["approval_id"], json!(approval));
@@ -192,7 +147,7 @@ async fn a_demoted_member_keeps_reading_but_can_no_longer_decide_over_the_socket
     feed.send(Message::Text("{\"type\": \"nonsense\"}".into()))
         .await
         .unwrap();
-    let reply = next_text(&mut feed).await;
+    let reply = next_json(&mut feed).await;
     assert_eq!(reply["error"]["code"], "validation_failed", "{reply}");
 }
 
@@ -201,18 +156,15 @@ async fn a_revoked_token_ends_its_feed_its_subscription_and_its_graphql_operatio
     let org = org_with(without_periodic_checks().await).await;
     let session = session_of(&org, &org.owner).await;
     let mut feed = follow(&org.app, session, &org.owner).await;
-    let mut gql = connect(
-        &org.app,
-        "/graphql/ws",
-        &org.owner,
-        Some("graphql-transport-ws"),
-    )
-    .await;
+    let mut gql = org
+        .app
+        .ws("/graphql/ws", &org.owner, Some("graphql-transport-ws"))
+        .await;
     let send = |v: Value| Message::Text(v.to_string().into());
     gql.send(send(json!({"type": "connection_init"})))
         .await
         .unwrap();
-    assert_eq!(next_text(&mut gql).await["type"], "connection_ack");
+    assert_eq!(next_json(&mut gql).await["type"], "connection_ack");
     gql.send(send(json!({
         "id": "events", "type": "subscribe",
         "payload": {"query": "subscription($s: UUID!) { sessionEvents(sessionId: $s) { seq } }",
@@ -228,7 +180,7 @@ async fn a_revoked_token_ends_its_feed_its_subscription_and_its_graphql_operatio
     .unwrap();
     let mut before = Vec::new();
     while !before.iter().any(|v: &Value| v["type"] == "complete") {
-        before.push(next_text(&mut gql).await);
+        before.push(next_json(&mut gql).await);
     }
     assert_eq!(before[0]["id"], "me-1", "{before:?}");
     assert!(
@@ -267,7 +219,7 @@ async fn a_revoked_token_ends_its_feed_its_subscription_and_its_graphql_operatio
         .iter()
         .any(|v: &Value| v["type"] == "complete" && v["id"] == "events")
     {
-        after.push(next_text(&mut gql).await);
+        after.push(next_json(&mut gql).await);
     }
     let errors = after
         .iter()
@@ -284,7 +236,7 @@ async fn a_revoked_token_ends_its_feed_its_subscription_and_its_graphql_operatio
     ))
     .await
     .unwrap();
-    let reply = next_text(&mut gql).await;
+    let reply = next_json(&mut gql).await;
     assert_eq!(reply["id"], "me-2", "{reply}");
     assert!(reply["payload"]["data"].is_null(), "{reply}");
     assert_eq!(
@@ -375,7 +327,7 @@ async fn deleting_a_session_ends_its_feeds_at_once_and_no_others() {
         .send(Message::Text("{\"type\": \"nonsense\"}".into()))
         .await
         .unwrap();
-    let reply = next_text(&mut on_kept).await;
+    let reply = next_json(&mut on_kept).await;
     assert_eq!(reply["error"]["code"], "validation_failed", "{reply}");
 }
 

@@ -3,62 +3,23 @@
 //! the rows commit — whoever wrote them (here the api, and SQL standing in for
 //! session-manager).
 
-use crate::helpers::{spawn_app, TestApp};
-use futures::{SinkExt as _, StreamExt as _};
+use crate::helpers::{next_json as next, spawn_app, Socket, TestApp};
+use futures::SinkExt as _;
 use rc_auth::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::time::Duration;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-const WAIT: Duration = Duration::from_secs(15);
-
 async fn org(app: &TestApp) -> (Uuid, String) {
-    let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO organizations (id, name, slug) VALUES ($1, 'Acme', $2)")
-        .bind(id)
-        .bind(format!("acme-{}", id.simple()))
-        .execute(&app.db.pool)
-        .await
-        .unwrap();
-    let (_, owner) = app.user_with_role(id, Role::Owner).await;
-    (id, owner)
+    app.org_with_owner().await
 }
 
 async fn watch(app: &TestApp, token: &str) -> Socket {
-    let url = format!(
-        "{}/api/v1/sessions/changes",
-        app.address.replace("http://", "ws://")
-    );
-    let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
-    assert_eq!(response.status(), 101);
+    let mut socket = app.ws("/api/v1/sessions/changes", token, None).await;
     // Every watch starts with a resync, sent once the api is listening for changes.
     assert_eq!(next(&mut socket).await["resync"], true);
     socket
-}
-
-async fn next(socket: &mut Socket) -> Value {
-    loop {
-        let frame = tokio::time::timeout(WAIT, socket.next())
-            .await
-            .unwrap_or_else(|_| panic!("no change within {WAIT:?}"))
-            .expect("socket open")
-            .unwrap();
-        match frame {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Close(frame) => panic!("closed: {frame:?}"),
-            _ => continue,
-        }
-    }
 }
 
 /// The next change to a session (a second resync right after connecting is possible).
@@ -194,15 +155,9 @@ async fn a_lost_listener_connection_tells_followers_to_resync_and_listens_again(
 async fn the_graphql_subscription_hears_the_same_changes() {
     let app = spawn_app().await;
     let (_, owner) = org(&app).await;
-    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
-    let mut request = url.into_client_request().unwrap();
-    let headers = request.headers_mut();
-    headers.insert("authorization", format!("Bearer {owner}").parse().unwrap());
-    headers.insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut socket = app
+        .ws("/graphql/ws", &owner, Some("graphql-transport-ws"))
+        .await;
     let send = |v: Value| Message::Text(v.to_string().into());
     socket
         .send(send(json!({"type": "connection_init"})))
