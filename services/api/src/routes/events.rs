@@ -17,7 +17,7 @@
 
 use super::resource;
 use crate::auth::extract::check_ws_origin;
-use crate::auth::live::{close_reason, Changes, LiveCaller};
+use crate::auth::live::{close_reason, Changes, LiveCaller, Revocation};
 use crate::auth::{Authz, AuthzLive};
 use crate::state::AppState;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
@@ -122,6 +122,7 @@ enum ClientMessage {
 }
 
 /// Acts for the socket's caller on what it sends, with their rights at that moment.
+#[derive(Clone)]
 struct Decider {
     domain: rc_domain::Domain,
     caller: LiveCaller,
@@ -214,7 +215,10 @@ async fn relay(
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Instant::now();
-    let revoked = decider.revoked(changes);
+    let revoked = Revocation::spawn({
+        let decider = decider.clone();
+        async move { decider.revoked(changes).await }
+    });
     tokio::pin!(revoked);
     let close = loop {
         tokio::select! {

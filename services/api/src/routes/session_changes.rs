@@ -10,7 +10,7 @@
 
 use super::resource;
 use crate::auth::extract::check_ws_origin;
-use crate::auth::live::{close_reason, Changes, LiveCaller};
+use crate::auth::live::{close_reason, Changes, LiveCaller, Revocation};
 use crate::auth::AuthzLive;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -82,7 +82,7 @@ async fn relay(
     rights: Changes,
     scope: watch::Sender<Option<uuid::Uuid>>,
 ) {
-    let revoked = list_revoked(&caller, rights, &scope);
+    let revoked = Revocation::spawn(async move { list_revoked(&caller, rights, &scope).await });
     tokio::pin!(revoked, changes);
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut heard = Instant::now();

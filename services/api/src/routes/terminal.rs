@@ -11,7 +11,7 @@
 //! Closing the socket leaves the terminal running.
 
 use crate::auth::extract::check_ws_origin;
-use crate::auth::live::{close_reason, is_denial};
+use crate::auth::live::{close_reason, is_denial, Revocation};
 use crate::auth::AuthzLive;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -161,7 +161,12 @@ pub async fn terminal(
             })
             .await
     };
-    actix_web::rt::spawn(relay(session, messages, upstream, revoked));
+    actix_web::rt::spawn(relay(
+        session,
+        messages,
+        upstream,
+        Revocation::spawn(revoked),
+    ));
     Ok(response)
 }
 
