@@ -16,6 +16,7 @@
 //!   when access cannot be checked for a while (database down) it closes with 1013.
 
 use super::resource;
+use super::ws::{error_frame, Keepalive};
 use crate::auth::extract::check_ws_origin;
 use crate::auth::live::{close_reason, Changes, LiveCaller, Revocation};
 use crate::auth::{Authz, AuthzLive};
@@ -26,7 +27,6 @@ use rc_auth::perm;
 use rc_domain::events::SharedEvent;
 use rc_errors::{AppError, AppResult, ErrorBody};
 use serde::Deserialize;
-use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -78,9 +78,6 @@ pub struct LiveParams {
     /// Resume after this sequence number (the last one the client received).
     pub after_seq: Option<i64>,
 }
-
-const PING_EVERY: Duration = Duration::from_secs(20);
-const SILENT_FOR: Duration = Duration::from_secs(60);
 
 /// The live feed: authorises, then streams. Errors before the upgrade are plain HTTP errors
 /// (401, 404, …), so a client can tell "not allowed" from "connection dropped".
@@ -195,14 +192,6 @@ impl Decider {
     }
 }
 
-fn error_frame(err: &AppError) -> serde_json::Value {
-    let mut error = serde_json::json!({"code": err.code.as_str(), "message": err.message});
-    if let Some(field) = &err.field {
-        error["field"] = serde_json::json!(field);
-    }
-    serde_json::json!({"type": "error", "error": error})
-}
-
 type Events =
     std::pin::Pin<Box<dyn futures::Stream<Item = AppResult<std::sync::Arc<SharedEvent>>> + Send>>;
 
@@ -213,8 +202,7 @@ async fn relay(
     decider: Decider,
     changes: Changes,
 ) {
-    let mut ping = tokio::time::interval(PING_EVERY);
-    let mut heard = Instant::now();
+    let mut keepalive = Keepalive::new();
     let revoked = Revocation::spawn({
         let decider = decider.clone();
         async move { decider.revoked(changes).await }
@@ -238,8 +226,7 @@ async fn relay(
                 }
                 Some(Err(err)) => {
                     err.log();
-                    let frame = serde_json::json!({"type": "error", "error": {"code": err.code.as_str(), "message": err.message}}).to_string();
-                    let _ = session.text(frame).await;
+                    let _ = session.text(error_frame(&err).to_string()).await;
                     break Some(actix_ws::CloseReason { code: actix_ws::CloseCode::Error, description: Some("event feed failed; reconnect with after_seq".into()) });
                 }
                 // The api is shutting down.
@@ -247,13 +234,13 @@ async fn relay(
             },
             message = messages.next() => match message {
                 Some(Ok(actix_ws::Message::Ping(bytes))) => {
-                    heard = Instant::now();
+                    keepalive.heard();
                     if session.pong(&bytes).await.is_err() {
                         return;
                     }
                 }
                 Some(Ok(actix_ws::Message::Text(text))) => {
-                    heard = Instant::now();
+                    keepalive.heard();
                     let reply = decider.handle(&text).await;
                     if session.text(reply.to_string()).await.is_err() {
                         return;
@@ -261,16 +248,13 @@ async fn relay(
                 }
                 Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => break None,
                 // Pongs and anything else the client sends count as signs of life.
-                Some(Ok(_)) => heard = Instant::now(),
+                Some(Ok(_)) => keepalive.heard(),
             },
-            _ = ping.tick() => {
-                if heard.elapsed() > SILENT_FOR {
-                    break Some(actix_ws::CloseReason { code: actix_ws::CloseCode::Away, description: Some("no answer to pings".into()) });
-                }
-                if session.ping(b"").await.is_err() {
-                    return;
-                }
-            }
+            () = keepalive.due() => match keepalive.ping(&mut session).await {
+                Ok(None) => {}
+                Ok(Some(silent)) => break Some(silent),
+                Err(_) => return,
+            },
         }
     };
     let _ = session.close(close).await;

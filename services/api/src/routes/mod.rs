@@ -19,6 +19,7 @@ pub mod tasks;
 pub mod terminal;
 pub mod tokens;
 pub mod usage;
+mod ws;
 
 use actix_web::web;
 

@@ -9,6 +9,7 @@
 //! caller loses access (see [`crate::auth::live`]).
 
 use super::resource;
+use super::ws::{error_frame, Keepalive};
 use crate::auth::extract::check_ws_origin;
 use crate::auth::live::{close_reason, Changes, LiveCaller, Revocation};
 use crate::auth::AuthzLive;
@@ -18,11 +19,7 @@ use futures::{Stream, StreamExt as _};
 use rc_auth::perm;
 use rc_domain::session_changes::{self, SessionChange};
 use rc_errors::{AppError, AppResult, ErrorBody};
-use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-const PING_EVERY: Duration = Duration::from_secs(20);
-const SILENT_FOR: Duration = Duration::from_secs(60);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Before `/sessions/{id}`, which would take "changes" for an id.
@@ -84,14 +81,12 @@ async fn relay(
 ) {
     let revoked = Revocation::spawn(async move { list_revoked(&caller, rights, &scope).await });
     tokio::pin!(revoked, changes);
-    let mut ping = tokio::time::interval(PING_EVERY);
-    let mut heard = Instant::now();
+    let mut keepalive = Keepalive::new();
     let close = loop {
         tokio::select! {
             biased;
             err = &mut revoked => {
-                let frame = serde_json::json!({"type": "error", "error": {"code": err.code.as_str(), "message": err.message}});
-                let _ = session.text(frame.to_string()).await;
+                let _ = session.text(error_frame(&err).to_string()).await;
                 break Some(close_reason(&err));
             }
             change = changes.next() => match change {
@@ -105,22 +100,19 @@ async fn relay(
             },
             message = messages.next() => match message {
                 Some(Ok(actix_ws::Message::Ping(bytes))) => {
-                    heard = Instant::now();
+                    keepalive.heard();
                     if session.pong(&bytes).await.is_err() {
                         return;
                     }
                 }
                 Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => break None,
-                Some(Ok(_)) => heard = Instant::now(),
+                Some(Ok(_)) => keepalive.heard(),
             },
-            _ = ping.tick() => {
-                if heard.elapsed() > SILENT_FOR {
-                    break Some(actix_ws::CloseReason { code: actix_ws::CloseCode::Away, description: Some("no answer to pings".into()) });
-                }
-                if session.ping(b"").await.is_err() {
-                    return;
-                }
-            }
+            () = keepalive.due() => match keepalive.ping(&mut session).await {
+                Ok(None) => {}
+                Ok(Some(silent)) => break Some(silent),
+                Err(_) => return,
+            },
         }
     };
     let _ = session.close(close).await;
